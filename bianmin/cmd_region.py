@@ -1,0 +1,48 @@
+"""`bianmin region init`: make a region folder from a raw OSM extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gis.osm_extract import build_region
+from gis.region import load_region
+
+from .common import out, step, user_errors
+
+region_app = typer.Typer(help="Create and check region folders.", no_args_is_help=True)
+
+
+@region_app.command("init")
+def init(
+    osm: Path = typer.Option(..., help="OSM extract: .osm, .osm.bz2 or .osm.pbf."),
+    out_dir: Path = typer.Option(..., "--out", help="The region folder to create."),
+    name: str | None = typer.Option(None, help="Display name of the region."),
+    total_population: float | None = typer.Option(
+        None, help="Stated regional total the population proxy is scaled to."),
+    urban_mode: str = typer.Option("walk", help="Mode of the 15-minute urban circle."),
+    rural_mode: str = typer.Option("ebike", help="Mode of the 30-minute rural circle."),
+) -> None:
+    """Extract outlets, approximate areas and a population proxy from OSM into a region."""
+    with user_errors():
+        with step(f"Reading {osm} …"):
+            path = build_region(osm, out_dir, name=name, total_population=total_population,
+                                urban_mode=urban_mode, rural_mode=rural_mode)
+        reg = load_region(path)
+    out.print(reg.summary(), highlight=False)
+    out.print(f"wrote {path}/region.toml — edit it, and replace demand.csv with real "
+              "population figures if you have them", highlight=False)
+
+
+@region_app.command("check")
+def check(region: Path = typer.Argument(Path("data/chengdu"), help="Region folder.")) -> None:
+    """Validate every file of a region and print what it holds."""
+    with user_errors():
+        reg = load_region(region)
+    out.print(reg.summary(), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `region` command group."""
+    app.add_typer(region_app, name="region")

@@ -1,0 +1,455 @@
+"""The road network as arrays: per-mode travel-time CSR matrices, snapping, nearest-outlet times.
+
+Built once from OSM through osmnx (see :mod:`gis.osmread`), then frozen. Every mode (walk,
+e-bike, drive) is a ``scipy.sparse.csr_matrix`` of travel seconds over one shared node index,
+restricted to that mode's largest strongly connected part, with its transpose kept beside it.
+A built network is cached on disk as ``.npz`` arrays keyed by the input file's hash, so a second
+run skips the OSM parse (loading a saved CSR takes milliseconds; GraphML takes minutes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pyproj
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from .errors import InputError, NetworkError, Problem
+
+__all__ = ["Speeds", "Snap", "RoadNetwork", "MODES", "utm_crs", "DRIVE_KMH"]
+
+log = logging.getLogger(__name__)
+
+MODES = ("walk", "ebike", "drive")
+CACHE_VERSION = 3
+
+#: Default driving speeds (km/h) by OSM highway class, for urban China when no maxspeed is tagged.
+DRIVE_KMH: dict[str, float] = {
+    "motorway": 80, "motorway_link": 40, "trunk": 60, "trunk_link": 35,
+    "primary": 40, "primary_link": 30, "secondary": 35, "secondary_link": 25,
+    "tertiary": 30, "tertiary_link": 25, "unclassified": 25, "residential": 20,
+    "living_street": 10, "service": 15, "road": 20, "track": 15,
+}
+_WALK_EXCLUDE = {"motorway", "motorway_link", "construction",
+                 "proposed", "abandoned", "platform", "raceway", "bus_guideway", "escape"}
+_EBIKE_EXCLUDE = _WALK_EXCLUDE | {"steps", "corridor", "elevator"}
+
+
+@dataclass(frozen=True)
+class Speeds:
+    """Fixed travel speeds (km/h) for the modes that do not follow road speed limits."""
+
+    walk_kmh: float = 4.5
+    ebike_kmh: float = 15.0
+    drive_factor: float = 1.0  # multiplies highway-class/maxspeed speeds (e.g. 0.7 for congestion)
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.walk_kmh <= 10:
+            raise ValueError(f"Expected walk_kmh in [0.5, 10], got {self.walk_kmh}.")
+        if not 3 <= self.ebike_kmh <= 40:
+            raise ValueError(f"Expected ebike_kmh in [3, 40], got {self.ebike_kmh}.")
+        if not 0.1 <= self.drive_factor <= 2:
+            raise ValueError(f"Expected drive_factor in [0.1, 2], got {self.drive_factor}.")
+
+    @property
+    def walk_ms(self) -> float:
+        """Walking speed in metres per second (used for access and egress legs)."""
+        return self.walk_kmh / 3.6
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where points join a mode's network: node index, straight-line distance, walking time."""
+
+    node: np.ndarray
+    distance_m: np.ndarray
+    access_s: np.ndarray
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """The local UTM zone (WGS-84 datum) for a point: the one place a projected CRS is chosen."""
+    zone = int(np.floor((lon + 180) / 6)) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def _parse_maxspeed(value: object) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, list):
+        vals = [_parse_maxspeed(v) for v in value]
+        vals = [v for v in vals if np.isfinite(v)]
+        return float(np.mean(vals)) if vals else np.nan
+    m = re.match(r"\s*(\d+(?:\.\d+)?)\s*(mph)?", str(value))
+    if not m:
+        return np.nan
+    v = float(m.group(1))
+    return v * 1.609344 if m.group(2) else v
+
+
+def _first(value: object) -> str:
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return "" if value is None else str(value)
+
+
+def _mode_masks(hw: np.ndarray, tags: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    access = tags["access"]
+    foot, bicycle = tags["foot"], tags["bicycle"]
+    motor = np.where(tags["motor_vehicle"] != "", tags["motor_vehicle"], tags["motorcar"])
+    private = np.isin(access, ["no", "private"])
+    walk = ~np.isin(hw, list(_WALK_EXCLUDE)) & ~(foot == "no") & (~private | (foot == "yes"))
+    ebike = (~np.isin(hw, list(_EBIKE_EXCLUDE)) & ~(bicycle == "no")
+             & (~private | (bicycle == "yes")))
+    drive = np.isin(hw, list(DRIVE_KMH)) & ~private & ~np.isin(motor, ["no", "private"])
+    drive &= ~(hw == "track")
+    return {"walk": walk, "ebike": ebike, "drive": drive}
+
+
+def _csr_min(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+    """CSR from an edge list keeping the *shortest* of parallel edges (scipy would add them)."""
+    if len(u) == 0:
+        return sp.csr_matrix((n, n))
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    key = u.astype(np.int64) * n + v
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    u, v, w = u[first], v[first], w[first]
+    m = sp.csr_matrix((np.maximum(w, 1e-3), (u, v)), shape=(n, n))
+    m.sort_indices()
+    return m
+
+
+def _largest_scc(g: sp.csr_matrix) -> np.ndarray:
+    if g.nnz == 0:
+        return np.zeros(g.shape[0], dtype=bool)
+    _, labels = connected_components(g, directed=True, connection="strong")
+    has_edge = np.diff(g.indptr) > 0
+    counts = np.bincount(labels[has_edge], minlength=labels.max() + 1)
+    return labels == int(np.argmax(counts))
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """Per-mode road graphs as scipy CSR travel-time matrices over one shared node index.
+
+    Build with :meth:`from_osm_file`, :meth:`from_graph` or :meth:`from_edges`; see
+    ``docs/dev-contract.md`` for the members other packages rely on.
+    """
+
+    crs: str
+    node_osmid: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    speeds: Speeds
+    _edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    _graphs: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
+    _graphs_T: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
+    _masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _trees: dict[str, tuple[cKDTree, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.node_osmid)
+        for mode, (u, v, sec, _length) in self._edges.items():
+            g = _csr_min(u, v, sec, n)
+            keep = _largest_scc(g)
+            if not keep.all():
+                ok = keep[u] & keep[v]
+                self._edges[mode] = tuple(a[ok] for a in self._edges[mode])  # type: ignore[assignment]
+                u, v, sec, _length = self._edges[mode]
+                g = _csr_min(u, v, sec, n)
+            self._graphs[mode] = g
+            self._graphs_T[mode] = g.T.tocsr()
+            self._masks[mode] = keep
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_edges(cls, *, lon: np.ndarray, lat: np.ndarray,
+                   edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                   speeds: Speeds | None = None, node_osmid: np.ndarray | None = None,
+                   crs: str | None = None, x: np.ndarray | None = None,
+                   y: np.ndarray | None = None) -> RoadNetwork:
+        """Build from arrays: per mode ``(u, v, seconds)`` node-index edge lists (directed).
+
+        Lengths are the straight distances between the nodes in the projected CRS.
+        """
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        crs = crs or utm_crs(float(np.mean(lon)), float(np.mean(lat)))
+        if x is None or y is None:
+            tf = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+            x, y = tf.transform(lon, lat)
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        full: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for mode, (u, v, sec) in edges.items():
+            if mode not in MODES:
+                raise ValueError(f"unknown mode {mode!r}: expected one of {MODES}")
+            u = np.asarray(u, dtype=np.int64)
+            v = np.asarray(v, dtype=np.int64)
+            length = np.hypot(x[u] - x[v], y[u] - y[v])
+            full[mode] = (u, v, np.asarray(sec, dtype=float), length)
+        ids = np.arange(len(lon)) if node_osmid is None else np.asarray(node_osmid)
+        return cls(crs=crs, node_osmid=ids, x=x, y=y, lon=lon, lat=lat,
+                   speeds=speeds or Speeds(), _edges=full)
+
+    @classmethod
+    def from_graph(cls, G: nx.MultiDiGraph, *, speeds: Speeds | None = None) -> RoadNetwork:
+        """Build from an unprojected osmnx MultiDiGraph (one pass over its edges)."""
+        speeds = speeds or Speeds()
+        nodes = list(G.nodes)
+        if not nodes:
+            raise NetworkError("the road graph has no nodes")
+        index = {nid: i for i, nid in enumerate(nodes)}
+        lon = np.fromiter((G.nodes[n]["x"] for n in nodes), float, len(nodes))
+        lat = np.fromiter((G.nodes[n]["y"] for n in nodes), float, len(nodes))
+        m = G.number_of_edges()
+        u = np.empty(m, np.int64)
+        v = np.empty(m, np.int64)
+        length = np.empty(m, float)
+        maxspeed = np.empty(m, float)
+        hw = np.empty(m, dtype=object)
+        tagnames = ("access", "foot", "bicycle", "motor_vehicle", "motorcar")
+        tags = {t: np.empty(m, dtype=object) for t in tagnames}
+        for k, (a, b, d) in enumerate(G.edges(data=True)):
+            u[k] = index[a]
+            v[k] = index[b]
+            length[k] = d.get("length", np.nan)
+            maxspeed[k] = _parse_maxspeed(d.get("maxspeed"))
+            hw[k] = _first(d.get("highway"))
+            for t in tagnames:
+                tags[t][k] = _first(d.get(t))
+        hw = hw.astype(str)
+        tags = {t: a.astype(str) for t, a in tags.items()}
+        crs = utm_crs(float(np.median(lon)), float(np.median(lat)))
+        tf = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        x, y = tf.transform(lon, lat)
+        bad = ~np.isfinite(length)
+        length[bad] = np.hypot(x[u[bad]] - x[v[bad]], y[u[bad]] - y[v[bad]])
+        masks = _mode_masks(hw, tags)
+        drive_kmh = np.array([DRIVE_KMH.get(h, 20.0) for h in hw])
+        drive_kmh = np.where(np.isfinite(maxspeed) & (maxspeed > 0),
+                             np.minimum(maxspeed, drive_kmh * 1.5), drive_kmh)
+        drive_kmh = drive_kmh * speeds.drive_factor
+        edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        for mode, kmh in (("walk", speeds.walk_kmh), ("ebike", speeds.ebike_kmh),
+                          ("drive", drive_kmh)):
+            mk = masks[mode]
+            eu, ev, el = u[mk], v[mk], length[mk]
+            sec = el / (np.asarray(kmh)[mk] if np.ndim(kmh) else kmh) * 3.6
+            if mode != "drive":  # people on foot or e-bike use a way in both directions
+                eu, ev = np.concatenate([eu, ev]), np.concatenate([ev, eu])
+                el, sec = np.concatenate([el, el]), np.concatenate([sec, sec])
+            edges[mode] = (eu, ev, sec, el)
+        ids = np.array(nodes, dtype=np.int64)
+        return cls(crs=crs, node_osmid=ids, x=np.asarray(x), y=np.asarray(y), lon=lon, lat=lat,
+                   speeds=speeds, _edges=edges)
+
+    @classmethod
+    def from_osm_file(cls, path: str | os.PathLike, *, speeds: Speeds | None = None,
+                      cache_dir: str | os.PathLike | None = None) -> RoadNetwork:
+        """Build from an OSM extract (.osm, .osm.bz2, .osm.pbf) or a GraphML file, cached.
+
+        The cache key is the SHA-256 of the file plus the speeds; the cache lives in
+        ``cache_dir`` (default ``$BIANMIN_CACHE`` or ``~/.cache/bianmin``).
+        """
+        path = Path(path)
+        speeds = speeds or Speeds()
+        if not path.exists():
+            raise InputError(Problem(str(path), None, None, "road file not found"))
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(json.dumps([CACHE_VERSION, speeds.walk_kmh, speeds.ebike_kmh,
+                                  speeds.drive_factor]).encode())
+        for src in (Path(__file__), Path(__file__).with_name("osmread.py")):
+            digest.update(src.read_bytes())  # a change in how networks are built voids the cache
+        cache = Path(cache_dir or os.environ.get("BIANMIN_CACHE")
+                     or Path.home() / ".cache" / "bianmin")
+        cfile = cache / f"network-{digest.hexdigest()[:24]}.npz"
+        if cfile.exists():
+            try:
+                net = cls.load(cfile)
+                log.info("road network loaded from cache %s", cfile)
+                return net
+            except Exception as exc:  # a broken cache is rebuilt, never trusted
+                log.warning("ignoring unreadable network cache %s: %s", cfile, exc)
+        if path.suffix.lower() == ".graphml":
+            import osmnx as ox
+
+            try:
+                G = ox.load_graphml(path)
+            except Exception as exc:
+                raise InputError(Problem(str(path), None, None,
+                                         f"cannot read GraphML: {exc}")) from exc
+        else:
+            from .osmread import graph_from_osm_file
+
+            G = graph_from_osm_file(path)
+        net = cls.from_graph(G, speeds=speeds)
+        try:
+            net.save(cfile)
+        except OSError as exc:
+            log.warning("could not write the network cache %s: %s", cfile, exc)
+        return net
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the arrays as one ``.npz`` (written to a temp file, then renamed)."""
+        from .io import atomic_path
+
+        arrays: dict[str, np.ndarray] = {
+            "node_osmid": self.node_osmid, "x": self.x, "y": self.y, "lon": self.lon,
+            "lat": self.lat, "crs": np.array(self.crs),
+            "speeds": np.array([self.speeds.walk_kmh, self.speeds.ebike_kmh,
+                                self.speeds.drive_factor]),
+            "modes": np.array(list(self._edges)),
+        }
+        for mode, (u, v, sec, length) in self._edges.items():
+            arrays[f"{mode}_u"] = u.astype(np.int32 if len(self.x) < 2**31 else np.int64)
+            arrays[f"{mode}_v"] = v.astype(arrays[f"{mode}_u"].dtype)
+            arrays[f"{mode}_s"] = sec.astype(np.float32)
+            arrays[f"{mode}_m"] = length.astype(np.float32)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RoadNetwork:
+        """Load a network saved by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            w, e, f = (float(a) for a in z["speeds"])
+            edges = {str(m): (z[f"{m}_u"].astype(np.int64), z[f"{m}_v"].astype(np.int64),
+                              z[f"{m}_s"].astype(float), z[f"{m}_m"].astype(float))
+                     for m in z["modes"]}
+            return cls(crs=str(z["crs"]), node_osmid=z["node_osmid"], x=z["x"], y=z["y"],
+                       lon=z["lon"], lat=z["lat"], speeds=Speeds(w, e, f), _edges=edges)
+
+    # ---------------------------------------------------------------- queries
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes this network has edges for."""
+        return tuple(m for m in MODES if m in self._graphs and self._graphs[m].nnz > 0)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes in the shared index."""
+        return len(self.node_osmid)
+
+    def _check_mode(self, mode: str) -> None:
+        if mode not in self.modes:
+            raise NetworkError(f"the network has no {mode!r} edges; it has {self.modes}")
+
+    def graph(self, mode: str) -> sp.csr_matrix:
+        """Travel seconds, row = from node, column = to node."""
+        self._check_mode(mode)
+        return self._graphs[mode]
+
+    def graph_T(self, mode: str) -> sp.csr_matrix:
+        """The transpose of :meth:`graph`, as CSR."""
+        self._check_mode(mode)
+        return self._graphs_T[mode]
+
+    def nodes_in(self, mode: str) -> np.ndarray:
+        """Boolean mask of the nodes in the mode's network."""
+        self._check_mode(mode)
+        return self._masks[mode]
+
+    def edges(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(u, v, seconds, length_m)`` of the mode's edges (straight segments)."""
+        self._check_mode(mode)
+        return self._edges[mode]
+
+    def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """WGS-84 degrees → this network's projected metres."""
+        tf = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        x, y = tf.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        return np.asarray(x), np.asarray(y)
+
+    def snap(self, lon, lat, *, mode: str) -> Snap:
+        """Nearest node of the mode's network for each point, with the walking access leg."""
+        self._check_mode(mode)
+        if mode not in self._trees:
+            idx = np.flatnonzero(self._masks[mode])
+            self._trees[mode] = (cKDTree(np.column_stack([self.x[idx], self.y[idx]])), idx)
+        tree, idx = self._trees[mode]
+        px, py = self.project(np.atleast_1d(lon), np.atleast_1d(lat))
+        d, k = tree.query(np.column_stack([px, py]))
+        return Snap(node=idx[k], distance_m=d, access_s=d / self.speeds.walk_ms)
+
+    def times_to_nearest(self, sources, *, mode: str, offsets_s=None,
+                         limit_s: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from every node to its nearest source, and that source's index.
+
+        Multi-source Dijkstra on the reversed graph (people travel *to* the source).
+        ``offsets_s`` adds a per-source time (the egress leg from the network to the outlet)
+        exactly, through a virtual super-source. Unreachable nodes get ``inf`` and ``-1``.
+        """
+        gT = self.graph_T(mode)
+        sources = np.asarray(sources, dtype=np.int64)
+        n = gT.shape[0]
+        if len(sources) == 0:
+            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        if offsets_s is None or np.ptp(np.asarray(offsets_s, dtype=float)) == 0:
+            base = 0.0 if offsets_s is None else float(np.asarray(offsets_s, dtype=float)[0])
+            dist, _, src = dijkstra(gT, directed=True, indices=sources, min_only=True,
+                                    return_predecessors=True, limit=limit_s - base)
+            first_of_node = {}
+            for i, s in enumerate(sources.tolist()):
+                first_of_node.setdefault(s, i)
+            lut = np.full(n, -1, dtype=np.int64)
+            lut[list(first_of_node)] = list(first_of_node.values())
+            which = np.where(src >= 0, lut[np.maximum(src, 0)], -1)
+            return dist + base, which
+        offsets = np.asarray(offsets_s, dtype=float)
+        # the cheapest source per node, then a virtual node n with edges n -> source node
+        order = np.lexsort((offsets, sources))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = sources[order][1:] != sources[order][:-1]
+        best = order[first]
+        snodes, soff = sources[best], offsets[best]
+        data = np.concatenate([gT.data, np.maximum(soff, 1e-6)])
+        indices = np.concatenate([gT.indices, snodes]).astype(gT.indices.dtype, copy=False)
+        indptr = np.concatenate([gT.indptr, [gT.nnz + len(snodes)]]).astype(gT.indptr.dtype)
+        indptr_full = np.concatenate([indptr[:-1], indptr[-1:]])
+        aug = sp.csr_matrix((data, indices, indptr_full), shape=(n + 1, n + 1))
+        dist, pred = dijkstra(aug, directed=True, indices=n, return_predecessors=True,
+                              limit=limit_s)
+        dist, pred = dist[:n], pred[:n]
+        root = np.where((pred < 0) | (pred == n), np.arange(n), pred)
+        while True:  # pointer jumping up the shortest-path tree to the source node
+            nxt = root[root]
+            if np.array_equal(nxt, root):
+                break
+            root = nxt
+        lut = np.full(n, -1, dtype=np.int64)
+        lut[snodes] = best
+        which = np.where(np.isfinite(dist), lut[root], -1)
+        return dist, which
+
+    def matrix(self, origins, destinations, *, mode: str) -> np.ndarray:
+        """Network seconds from each origin node to each destination node (``inf`` if none)."""
+        o = np.asarray(origins, dtype=np.int64)
+        d = np.asarray(destinations, dtype=np.int64)
+        if len(o) == 0 or len(d) == 0:
+            return np.zeros((len(o), len(d)))
+        if len(np.unique(o)) <= len(np.unique(d)):
+            uo, inv = np.unique(o, return_inverse=True)
+            dist = dijkstra(self.graph(mode), directed=True, indices=uo)
+            return dist[inv][:, d]
+        ud, inv = np.unique(d, return_inverse=True)
+        dist = dijkstra(self.graph_T(mode), directed=True, indices=ud)
+        return dist[inv][:, o].T

@@ -1,0 +1,377 @@
+"""OR-Tools routing model for :class:`~routing.problem.RoutingProblem`, and the search around it.
+
+The model: one transit matrix per travel mode registered with ``RegisterTransitMatrix`` (C++
+evaluation, no Python callbacks), pickup-and-delivery pairs on the same vehicle in order, a time
+dimension with windows, shifts and breaks, a task-count and a load dimension, allowed vehicles per
+task, and a disjunction per task so that a plan always comes back.
+
+Search: ``PARALLEL_CHEAPEST_INSERTION`` then ``GUIDED_LOCAL_SEARCH`` (single thread). With
+``minimize_vehicles`` the time budget is split into stages: a first solution, then route
+elimination (drop the shortest route, re-insert its tasks with GLS on one vehicle fewer), then
+distance with the fleet fixed. ``workers=2`` runs a second, differently configured search in
+another process and keeps the better result.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from .problem import RoutingProblem
+
+__all__ = ["SolveParams", "Solution", "solve"]
+
+log = logging.getLogger(__name__)
+
+_FIRST = routing_enums_pb2.FirstSolutionStrategy
+_META = routing_enums_pb2.LocalSearchMetaheuristic
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Search settings.
+
+    Parameters
+    ----------
+    time_limit_s
+        Wall-clock budget for the whole solve.
+    first_solution
+        Name of an OR-Tools ``FirstSolutionStrategy``.
+    metaheuristic
+        Name of an OR-Tools ``LocalSearchMetaheuristic``.
+    gls_lambda
+        Guided local search lambda coefficient.
+    minimize_vehicles
+        Rank solutions by vehicles first, then cost (staged search).
+    workers
+        1 or 2: with 2, a second differently configured search runs in another process.
+    log_search
+        Let OR-Tools log its search.
+    """
+
+    time_limit_s: float = 10.0
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    minimize_vehicles: bool = False
+    workers: int = 1
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.time_limit_s > 0:
+            raise ValueError("Expected time_limit_s > 0.")
+        if not isinstance(getattr(_FIRST, self.first_solution, None), int):
+            raise ValueError(f"Unknown first_solution {self.first_solution!r}.")
+        if not isinstance(getattr(_META, self.metaheuristic, None), int):
+            raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+        if self.workers not in (1, 2):
+            raise ValueError("Expected workers in {1, 2}.")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Routes found by the solver (node indices of the problem, depots excluded).
+
+    Attributes
+    ----------
+    routes
+        Per vehicle, the visited task nodes in order.
+    times
+        Per vehicle, the solver's service start time at each visited node.
+    dropped
+        Indices of tasks left out.
+    cost
+        Total arc cost of the routes (sum of ``problem.cost_matrix`` over arcs, depots included).
+    status
+        Short text: which stage produced it.
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    times: tuple[tuple[int, ...], ...]
+    dropped: tuple[int, ...]
+    cost: int
+    status: str = ""
+
+    @property
+    def n_used(self) -> int:
+        """Number of vehicles with at least one visit."""
+        return sum(1 for r in self.routes if r)
+
+    def key(self) -> tuple[int, int, int]:
+        """Ranking key: fewer dropped tasks, then fewer vehicles, then lower cost."""
+        return (len(self.dropped), self.n_used, self.cost)
+
+    def summary(self) -> str:
+        """One line: vehicles used, tasks dropped, cost."""
+        return f"{self.n_used} vehicles, {len(self.dropped)} dropped, cost {self.cost}"
+
+
+@dataclass
+class _Model:
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    time: pywrapcp.RoutingDimension
+
+
+def _allow(routing: pywrapcp.RoutingModel, allowed: list[int], index: int) -> None:
+    """Restrict the vehicles of an index (-1 stays allowed: the node may be dropped).
+
+    ``SetAllowedVehiclesForIndex`` is the documented call, but the OR-Tools 9.15 Python wheel
+    cannot convert any Python sequence to its ``absl::Span<const int>`` argument, so fall back
+    to restricting the vehicle variable's domain, which is what that call does.
+    """
+    try:
+        routing.SetAllowedVehiclesForIndex(allowed, index)
+    except TypeError:
+        routing.VehicleVar(index).SetValues([-1, *allowed])
+
+
+def _build(problem: RoutingProblem, *, mandatory: bool = False, penalty: int | None = None,
+           fixed_cost: int | None = None) -> _Model:
+    p = problem
+    n, v = p.n_nodes, p.n_vehicles
+    manager = pywrapcp.RoutingIndexManager(
+        n, v, [int(x) for x in p.vehicle_start], [int(x) for x in p.vehicle_end]
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+    service = np.asarray(p.service, dtype=np.int64)
+    modes = sorted(set(p.vehicle_mode))
+    time_cb: dict[str, int] = {}
+    cost_cb: dict[str, int] = {}
+    for mode in modes:
+        travel = p.travel[mode]
+        time_cb[mode] = routing.RegisterTransitMatrix((travel + service[:, None]).tolist())
+        c = p.cost_matrix(mode)
+        cost_cb[mode] = time_cb[mode] if c is travel and not service.any() else (
+            routing.RegisterTransitMatrix(c.tolist())
+        )
+    for k in range(v):
+        routing.SetArcCostEvaluatorOfVehicle(cost_cb[p.vehicle_mode[k]], k)
+    fc = p.vehicle_fixed_cost if fixed_cost is None else fixed_cost
+    if fc:
+        routing.SetFixedCostOfAllVehicles(int(fc))
+
+    horizon = int(max(p.windows[:, 1].max(), p.vehicle_shift[:, 1].max()))
+    routing.AddDimensionWithVehicleTransits(
+        [time_cb[p.vehicle_mode[k]] for k in range(v)], horizon, horizon, False, "Time"
+    )
+    tdim = routing.GetDimensionOrDie("Time")
+    for node in range(n):
+        if p.node_task[node] >= 0:
+            tdim.CumulVar(manager.NodeToIndex(node)).SetRange(
+                int(p.windows[node, 0]), int(p.windows[node, 1])
+            )
+    for k in range(v):
+        lo, hi = int(p.vehicle_shift[k, 0]), int(p.vehicle_shift[k, 1])
+        s, e = routing.Start(k), routing.End(k)
+        tdim.CumulVar(s).SetRange(max(lo, int(p.windows[p.vehicle_start[k], 0])), hi)
+        tdim.CumulVar(e).SetRange(lo, min(hi, int(p.windows[p.vehicle_end[k], 1])))
+        routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(s))
+        routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(e))
+
+    if p.vehicle_breaks is not None and any(b is not None for b in p.vehicle_breaks):
+        visit = [0] * routing.Size()
+        for idx in range(routing.Size()):
+            visit[idx] = int(service[manager.IndexToNode(idx)])
+        for k, b in enumerate(p.vehicle_breaks):
+            if b is None:
+                continue
+            iv = solver.FixedDurationIntervalVar(
+                int(b.earliest), int(b.latest), int(b.duration), False, f"break_{k}"
+            )
+            tdim.SetBreakIntervalsOfVehicle([iv], k, visit)
+
+    if p.demand is not None:
+        cap = p.vehicle_capacity if p.vehicle_capacity is not None else np.full(v, 10**9)
+        cb = routing.RegisterUnaryTransitVector([int(x) for x in p.demand])
+        routing.AddDimensionWithVehicleCapacity(cb, 0, [int(x) for x in cap], True, "Load")
+    if p.vehicle_max_tasks is not None:
+        first = np.zeros(n, dtype=np.int64)
+        for nodes in p.tasks:
+            first[nodes[0]] = 1
+        cb = routing.RegisterUnaryTransitVector(first.tolist())
+        routing.AddDimensionWithVehicleCapacity(
+            cb, 0, [int(x) for x in p.vehicle_max_tasks], True, "Tasks"
+        )
+
+    for t, nodes in enumerate(p.tasks):
+        idx = [manager.NodeToIndex(int(x)) for x in nodes]
+        if len(idx) == 2:
+            pi, di = idx
+            routing.AddPickupAndDelivery(pi, di)
+            solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+            solver.Add(routing.ActiveVar(pi) == routing.ActiveVar(di))
+            solver.Add(tdim.CumulVar(pi) <= tdim.CumulVar(di))
+        if p.task_vehicles is not None and p.task_vehicles[t] is not None:
+            allowed = [int(x) for x in p.task_vehicles[t]]
+            if allowed:  # never an empty list (or-tools #4644); the builder drops those
+                for i in idx:
+                    _allow(routing, allowed, i)
+        if mandatory:
+            continue
+        pen = penalty
+        if pen is None and p.task_penalty is not None:
+            pen = int(p.task_penalty[t])
+        if pen is None:
+            continue
+        # a pair is dropped as a whole (ActiveVar equality); split its penalty over both nodes
+        share = [pen // len(idx) + (1 if j < pen % len(idx) else 0) for j in range(len(idx))]
+        for i, s in zip(idx, share, strict=True):
+            routing.AddDisjunction([i], int(s))
+    return _Model(manager, routing, tdim)
+
+
+def _search_params(params: SolveParams, seconds: float) -> pywrapcp.DefaultRoutingSearchParameters:
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    sp.first_solution_strategy = getattr(_FIRST, params.first_solution)
+    sp.local_search_metaheuristic = getattr(_META, params.metaheuristic)
+    sp.guided_local_search_lambda_coefficient = params.gls_lambda
+    sp.time_limit.FromMilliseconds(max(100, int(seconds * 1000)))
+    sp.log_search = params.log_search
+    return sp
+
+
+def _extract(problem: RoutingProblem, m: _Model, assignment, status: str) -> Solution:
+    routes, times = [], []
+    visited = np.zeros(problem.n_nodes, dtype=bool)
+    cost = 0
+    for k in range(problem.n_vehicles):
+        cm = problem.cost_matrix(problem.vehicle_mode[k])
+        idx = m.routing.Start(k)
+        prev = m.manager.IndexToNode(idx)
+        r, t = [], []
+        idx = assignment.Value(m.routing.NextVar(idx))
+        while not m.routing.IsEnd(idx):
+            node = m.manager.IndexToNode(idx)
+            r.append(node)
+            t.append(int(assignment.Min(m.time.CumulVar(idx))))
+            visited[node] = True
+            cost += int(cm[prev, node])
+            prev = node
+            idx = assignment.Value(m.routing.NextVar(idx))
+        if r:
+            cost += int(cm[prev, m.manager.IndexToNode(idx)])
+        routes.append(tuple(r))
+        times.append(tuple(t))
+    dropped = tuple(t for t, nodes in enumerate(problem.tasks) if not visited[nodes[0]])
+    return Solution(tuple(routes), tuple(times), dropped, cost, status)
+
+
+def _run(problem: RoutingProblem, params: SolveParams, seconds: float, *,
+         start: tuple[tuple[int, ...], ...] | None = None, mandatory: bool = False,
+         penalty: int | None = None, fixed_cost: int | None = None,
+         status: str = "") -> Solution | None:
+    m = _build(problem, mandatory=mandatory, penalty=penalty, fixed_cost=fixed_cost)
+    sp = _search_params(params, seconds)
+    if start is not None:
+        init = m.routing.ReadAssignmentFromRoutes(
+            [[m.manager.NodeToIndex(x) for x in r] for r in start], True
+        )
+        if init is None:
+            log.warning("start routes rejected by the model; solving from scratch")
+            sol = m.routing.SolveWithParameters(sp)
+        else:
+            sol = m.routing.SolveFromAssignmentWithParameters(init, sp)
+    else:
+        sol = m.routing.SolveWithParameters(sp)
+    if sol is None:
+        return None
+    return _extract(problem, m, sol, status)
+
+
+def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
+    sol = _run(problem, params, params.time_limit_s, status="gls")
+    if sol is None:
+        raise RuntimeError("OR-Tools returned no solution (every task is optional: model bug?)")
+    return sol
+
+
+def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
+    """Vehicles first: first solution, route elimination, then cost with the fleet fixed."""
+    t0 = time.monotonic()
+    budget = params.time_limit_s
+    big = int(problem.cost_matrix(problem.vehicle_mode[0]).max()) * problem.n_nodes + 1
+    # stage 1: a solution with a fixed cost per vehicle (pushes towards fewer routes)
+    best = _run(problem, params, 0.15 * budget, penalty=10 * big, fixed_cost=big, status="fleet")
+    if best is None:
+        raise RuntimeError("OR-Tools returned no solution")
+    if best.dropped:
+        log.info("stage 1 dropped %d tasks", len(best.dropped))
+    # stage 2: route elimination until 60% of the budget
+    while time.monotonic() - t0 < 0.6 * budget and best.n_used > 1 and not best.dropped:
+        used = [k for k in range(problem.n_vehicles) if best.routes[k]]
+        victim = min(used, key=lambda k: (len(best.routes[k]), k))
+        keep = [k for k in used if k != victim]
+        sub = problem.with_vehicles(keep)
+        left = 0.6 * budget - (time.monotonic() - t0)
+        slice_s = max(0.5, min(left, 0.12 * budget))
+        trial = _run(sub, params, slice_s, start=tuple(best.routes[k] for k in keep),
+                     penalty=big, status="eliminate")
+        if trial is None or trial.dropped:
+            log.info("could not empty a route: %d vehicles", best.n_used)
+            break
+        routes = [()] * problem.n_vehicles
+        times = [()] * problem.n_vehicles
+        for j, k in enumerate(keep):
+            routes[k], times[k] = trial.routes[j], trial.times[j]
+        best = replace(trial, routes=tuple(routes), times=tuple(times))
+        log.info("route eliminated: %d vehicles", best.n_used)
+    # stage 3: cost only, fleet fixed to the vehicles in use
+    used = [k for k in range(problem.n_vehicles) if best.routes[k]]
+    left = budget - (time.monotonic() - t0)
+    if left > 0.2 and used:
+        sub = problem.with_vehicles(used)
+        final = _run(sub, params, left, start=tuple(best.routes[k] for k in used),
+                     penalty=None if not best.dropped else 10 * big, fixed_cost=0,
+                     mandatory=not best.dropped, status="distance")
+        if final is not None and final.key() <= best.key():
+            routes = [()] * problem.n_vehicles
+            times = [()] * problem.n_vehicles
+            for j, k in enumerate(used):
+                routes[k], times[k] = final.routes[j], final.times[j]
+            best = replace(final, routes=tuple(routes), times=tuple(times))
+    return best
+
+
+def _solve_one(problem: RoutingProblem, params: SolveParams) -> Solution:
+    if params.minimize_vehicles:
+        return _solve_staged(problem, params)
+    return _solve_plain(problem, params)
+
+
+def _worker(args: tuple[RoutingProblem, SolveParams]) -> Solution:
+    return _solve_one(*args)
+
+
+def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solution:
+    """Solve a routing problem.
+
+    Parameters
+    ----------
+    problem
+        The problem, in solver units.
+    params
+        Search settings (default :class:`SolveParams`).
+
+    Returns
+    -------
+    Solution
+        Routes, service start times and dropped tasks. With ``workers=2`` the better of two
+        searches (the second uses local cheapest insertion and a larger GLS lambda).
+    """
+    params = params or SolveParams()
+    if params.workers == 1:
+        return _solve_one(problem, params)
+    other = replace(params, first_solution="LOCAL_CHEAPEST_INSERTION", gls_lambda=0.3, workers=1)
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        fut = pool.apply_async(_worker, ((problem, other),))
+        mine = _solve_one(problem, replace(params, workers=1))
+        theirs = fut.get(timeout=params.time_limit_s * 3 + 30)
+    return min((mine, theirs), key=lambda s: s.key())
