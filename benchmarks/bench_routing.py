@@ -12,11 +12,8 @@ are reported against the best-known solutions (``lilim/bks.csv``, Solomon ``.sol
 
 from __future__ import annotations
 
-import argparse
 import csv
-import math
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from routing.problem import RoutingProblem, to_int_matrix  # noqa: E402
-from routing.solver import SolveParams, Solution, solve  # noqa: E402
+from routing.solver import Solution, SolveParams, solve  # noqa: E402
 from routing.validate import validate_solution  # noqa: E402
 
 SCALE = 1000  # instance distance units -> solver integers (once, here)
