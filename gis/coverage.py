@@ -90,15 +90,16 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         seconds[sel] = t
         outlet_idx[sel] = np.where(np.isfinite(t), which[dsnap.node], -1)
     reachable = np.isfinite(seconds)
-    minutes = np.where(reachable, seconds / 60.0, np.nan)
-    covered = reachable & (minutes <= threshold + 1e-9)
+    # minutes are shown to 2 decimals; "covered" is judged on exactly what is shown
+    minutes = np.round(np.where(reachable, seconds / 60.0, np.nan), 2)
+    covered = reachable & (minutes <= threshold)
     outlet_ids = outlets["id"].to_numpy(dtype=object)
     points = gpd.GeoDataFrame({
         "demand_id": demand["id"].to_numpy(),
         "area_id": demand["area_id"].to_numpy(),
         "population": demand["population"].to_numpy(dtype=float),
         "mode": mode_col,
-        "minutes": np.round(minutes, 2),
+        "minutes": minutes,
         "threshold_minutes": threshold,
         "covered": covered,
         "reachable": reachable,

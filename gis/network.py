@@ -321,7 +321,7 @@ class RoadNetwork:
         for mode, (u, v, sec, length) in self._edges.items():
             arrays[f"{mode}_u"] = u.astype(np.int32 if len(self.x) < 2**31 else np.int64)
             arrays[f"{mode}_v"] = v.astype(arrays[f"{mode}_u"].dtype)
-            arrays[f"{mode}_s"] = sec.astype(np.float32)
+            arrays[f"{mode}_s"] = sec.astype(np.float64)
             arrays[f"{mode}_m"] = length.astype(np.float32)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
@@ -421,7 +421,7 @@ class RoadNetwork:
         first[1:] = sources[order][1:] != sources[order][:-1]
         best = order[first]
         snodes, soff = sources[best], offsets[best]
-        data = np.concatenate([gT.data, np.maximum(soff, 1e-6)])
+        data = np.concatenate([gT.data, soff])  # explicit zeros are edges in csgraph
         indices = np.concatenate([gT.indices, snodes]).astype(gT.indices.dtype, copy=False)
         indptr = np.concatenate([gT.indptr, [gT.nnz + len(snodes)]]).astype(gT.indptr.dtype)
         indptr_full = np.concatenate([indptr[:-1], indptr[-1:]])

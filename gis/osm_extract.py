@@ -31,7 +31,7 @@ from shapely import wkb
 
 from .errors import InputError, Problem
 from .io import atomic_path, write_csv
-from .network import RoadNetwork, utm_crs
+from .network import RoadNetwork
 
 __all__ = ["OsmFeatures", "read_features", "build_region"]
 
@@ -141,7 +141,7 @@ def read_features(path: str | Path) -> OsmFeatures:
         Pass1().apply_file(str(path), locations=True)
     except RuntimeError as exc:
         raise InputError(Problem(str(path), None, None,
-                                 f"cannot read the OSM file (truncated or corrupt?): {exc}"))
+                                 f"cannot read the OSM file (truncated or corrupt?): {exc}")) from exc
     wanted = {w for _, _, ws in rel_members.values() for w in ws}
     lines: dict[int, object] = {}
 

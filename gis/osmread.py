@@ -88,7 +88,7 @@ def graph_from_osm_file(path: str | Path) -> nx.MultiDiGraph:
             n_ways, dropped = _clean_to_xml(path, clean)
         except RuntimeError as exc:  # pyosmium reports truncated/corrupt input this way
             raise InputError(Problem(str(path), None, None,
-                                     f"cannot read the OSM file (truncated or corrupt?): {exc}"))
+                                     f"cannot read the OSM file (truncated or corrupt?): {exc}")) from exc
         if n_ways == 0:
             raise InputError(Problem(str(path), None, None,
                                      "the OSM file holds no highway ways: expected a road extract"))

@@ -1,0 +1,131 @@
+"""RoadNetwork: CSR build, snapping, nearest-source times, matrices, cache, osmnx agreement."""
+
+from __future__ import annotations
+
+import bz2
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from gis.errors import InputError
+from gis.network import RoadNetwork, Speeds
+from tests.conftest import DATA, lonlat_from_xy
+
+
+def line_network():
+    """0 —60s— 1 —120s— 2 —30s— 3 (walk, both ways), plus an island 4 — 5; 100 m apart."""
+    x = np.array([0, 100, 200, 300, 2000, 2100.0])
+    y = np.zeros(6)
+    lon, lat = lonlat_from_xy(x, y)
+    u = np.array([0, 1, 2, 4])
+    v = np.array([1, 2, 3, 5])
+    s = np.array([60.0, 120.0, 30.0, 10.0])
+    both = (np.r_[u, v], np.r_[v, u], np.r_[s, s])
+    # drive: one-way loop 0->1->2->3->0 and a parallel slower 0->1 edge that must be ignored
+    drive = (np.array([0, 0, 1, 2, 3]), np.array([1, 1, 2, 3, 0]),
+             np.array([5.0, 50.0, 5.0, 5.0, 5.0]))
+    return RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": both, "drive": drive})
+
+
+def test_parallel_edges_keep_the_shortest():
+    """Of two parallel edges the CSR holds the shorter one, not their sum."""
+    net = line_network()
+    assert net.graph("drive")[0, 1] == pytest.approx(5.0)
+
+
+def test_largest_strongly_connected_part_only():
+    """The island 4—5 is dropped from walk (it is not the largest strongly connected part)."""
+    net = line_network()
+    assert net.nodes_in("walk").tolist() == [True, True, True, True, False, False]
+    assert net.graph("walk")[4, 5] == 0
+
+
+def test_times_to_nearest_by_hand():
+    """Two sources: times and nearest source worked out by hand, with egress offsets."""
+    net = line_network()
+    t, which = net.times_to_nearest([0, 3], mode="walk")
+    assert t[:4].tolist() == pytest.approx([0, 60, 30, 0])
+    assert which[:4].tolist() == [0, 0, 1, 1]
+    assert np.isinf(t[4]) and which[4] == -1
+    # a 100 s egress at source 0 moves node 1 to source 1 (120+30 = 150 < 60+100 = 160)
+    t, which = net.times_to_nearest([0, 3], mode="walk", offsets_s=[100.0, 0.0])
+    assert t[:4].tolist() == pytest.approx([100, 150, 30, 0])
+    assert which[:4].tolist() == [0, 1, 1, 1]
+
+
+def test_times_respect_direction():
+    """People travel TO the source: on the one-way drive chain only upstream nodes reach 3."""
+    x = np.array([0, 100, 200.0])
+    lon, lat = lonlat_from_xy(x, np.zeros(3))
+    cyc = (np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([10.0, 20.0, 40.0]))
+    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"drive": cyc})
+    t, _ = net.times_to_nearest([2], mode="drive")
+    assert t.tolist() == pytest.approx([30.0, 20.0, 0.0])  # 0->1->2, 1->2
+    m = net.matrix([0, 2], [1, 2], mode="drive")
+    assert np.allclose(m, [[10.0, 30.0], [50.0, 0.0]])
+
+
+def test_snap_and_access_leg():
+    """A point 45 m off node 2 snaps there with a 45 m / walking-speed access leg."""
+    net = line_network()
+    lon, lat = lonlat_from_xy([200.0], [45.0])
+    s = net.snap(lon, lat, mode="walk")
+    assert s.node.tolist() == [2]
+    assert s.distance_m[0] == pytest.approx(45.0, rel=0.01)
+    assert s.access_s[0] == pytest.approx(45.0 / (4.5 / 3.6), rel=0.01)
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    """A saved network answers the same as the original."""
+    net = line_network()
+    net.save(tmp_path / "n.npz")
+    back = RoadNetwork.load(tmp_path / "n.npz")
+    assert back.modes == net.modes and back.crs == net.crs
+    assert (back.graph("walk") != net.graph("walk")).nnz == 0
+
+
+def test_speeds_validate():
+    """Speeds out of range are refused with the parameter named."""
+    with pytest.raises(ValueError, match="walk_kmh"):
+        Speeds(walk_kmh=40)
+
+
+@pytest.mark.parametrize("region", ["chengdu", "andorra"])
+def test_real_region_times_agree_with_networkx(region, request):
+    """Nearest-outlet times on a bundled region equal networkx's on the same graph."""
+    reg = request.getfixturevalue(region)
+    net = reg.network
+    for mode in ("walk", "drive"):
+        snap = net.snap(reg.outlets["lon"], reg.outlets["lat"], mode=mode)
+        ours, _ = net.times_to_nearest(snap.node, mode=mode)
+        u, v, sec, _ = net.edges(mode)
+        G = nx.DiGraph()
+        for a, b, s in zip(u.tolist(), v.tolist(), sec.tolist(), strict=True):
+            if not G.has_edge(b, a) or G[b][a]["w"] > s:
+                G.add_edge(b, a, w=max(s, 1e-3))  # reversed: people travel to the outlet
+        ref = nx.multi_source_dijkstra_path_length(G, set(snap.node.tolist()), weight="w")
+        nodes = np.fromiter(ref.keys(), int)
+        vals = np.fromiter(ref.values(), float)
+        assert np.allclose(ours[nodes], vals, rtol=1e-9, atol=1e-6)
+        unreached = np.setdiff1d(np.arange(net.n_nodes), nodes)
+        assert np.isinf(ours[unreached]).all()
+
+
+def test_osm_cache_hit(tmp_path):
+    """A second build of the same file comes from the cache and is identical."""
+    src = DATA / "chengdu" / "roads.osm.bz2"
+    a = RoadNetwork.from_osm_file(src, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("network-*.npz"))) == 1
+    b = RoadNetwork.from_osm_file(src, cache_dir=tmp_path)
+    assert (a.graph("drive") != b.graph("drive")).nnz == 0
+    assert a.n_nodes > 5000 and set(a.modes) == {"walk", "ebike", "drive"}
+
+
+def test_truncated_osm_file_is_a_clear_error(tmp_path):
+    """A truncated extract names the file and says it is truncated or corrupt."""
+    raw = bz2.decompress((DATA / "chengdu" / "roads.osm.bz2").read_bytes())
+    bad = tmp_path / "cut.osm"
+    bad.write_bytes(raw[: len(raw) // 3])
+    with pytest.raises(InputError, match=r"cut\.osm.*(truncated|corrupt)"):
+        RoadNetwork.from_osm_file(bad, cache_dir=tmp_path)
