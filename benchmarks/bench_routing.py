@@ -12,8 +12,10 @@ are reported against the best-known solutions (``lilim/bks.csv``, Solomon ``.sol
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,57 +141,167 @@ def run_ours(inst: Instance, limit: float, workers: int) -> tuple[int, float, bo
 
 
 def run_pyvrp(inst: Instance, limit: float, seed: int = 1) -> tuple[int, float, bool]:
-    """Solve with PyVRP (benchmark-only dependency)."""
+    """Solve with PyVRP (benchmark-only dependency); distance objective, same integer scale."""
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
     m = pyvrp.Model()
-    depot = m.add_depot(x=float(inst.xy[0, 0]), y=float(inst.xy[0, 1]),
-                        tw_early=int(inst.windows[0, 0] * SCALE),
-                        tw_late=int(inst.windows[0, 1] * SCALE))
+    locs = [m.add_location(x=float(x), y=float(y)) for x, y in inst.xy]
+    w = (inst.windows * SCALE).astype(np.int64)
+    svc = (inst.service * SCALE).astype(np.int64)
+    depot = m.add_depot(locs[0], tw_early=int(w[0, 0]), tw_late=int(w[0, 1]))
     m.add_vehicle_type(num_available=inst.n_vehicles, capacity=inst.capacity,
                        start_depot=depot, end_depot=depot,
-                       tw_early=int(inst.windows[0, 0] * SCALE),
-                       tw_late=int(inst.windows[0, 1] * SCALE))
-    locs = {0: depot}
-    for i in range(1, len(inst.xy)):
-        locs[i] = m.add_depot(x=float(inst.xy[i, 0]), y=float(inst.xy[i, 1])) if False else None
-    # PyVRP clients / shipments
-    dist = inst.distances()
-    if inst.kind == "solomon":
-        dist = np.floor(dist * 10) / 10
-    scaled = np.rint(dist * SCALE).astype(np.int64)
-    if inst.kind == "solomon":
-        nodes = {}
-        for i in inst.singles:
-            nodes[i] = m.add_client(x=float(inst.xy[i, 0]), y=float(inst.xy[i, 1]),
-                                    delivery=[int(inst.demand[i])],
-                                    service_duration=int(inst.service[i] * SCALE),
-                                    tw_early=int(inst.windows[i, 0] * SCALE),
-                                    tw_late=int(inst.windows[i, 1] * SCALE))
-        order = [0, *inst.singles]
-        objs = [depot] + [nodes[i] for i in inst.singles]
-    else:
-        locs = {0: depot}
-        for i in range(1, len(inst.xy)):
-            locs[i] = m.add_location(x=float(inst.xy[i, 0]), y=float(inst.xy[i, 1]))
-        for p, d in inst.pairs:
-            m.add_shipment(pickup=locs[p], delivery=locs[d], load=[int(inst.demand[p])],
-                           pickup_service_duration=int(inst.service[p] * SCALE),
-                           delivery_service_duration=int(inst.service[d] * SCALE),
-                           pickup_tw_early=int(inst.windows[p, 0] * SCALE),
-                           pickup_tw_late=int(inst.windows[p, 1] * SCALE),
-                           delivery_tw_early=int(inst.windows[d, 0] * SCALE),
-                           delivery_tw_late=int(inst.windows[d, 1] * SCALE))
-        order = list(range(len(inst.xy)))
-        objs = [locs[i] for i in order]
-    for a, oa in zip(order, objs, strict=True):
-        for b, ob in zip(order, objs, strict=True):
+                       tw_early=int(w[0, 0]), tw_late=int(w[0, 1]))
+    for i in inst.singles:
+        m.add_client(locs[i], delivery=[int(inst.demand[i])], service_duration=int(svc[i]),
+                     tw_early=int(w[i, 0]), tw_late=int(w[i, 1]))
+    for p, d in inst.pairs:
+        m.add_shipment(locs[p], locs[d], pickup_tw_early=int(w[p, 0]),
+                       pickup_tw_late=int(w[p, 1]), pickup_service_duration=int(svc[p]),
+                       delivery_tw_early=int(w[d, 0]), delivery_tw_late=int(w[d, 1]),
+                       delivery_service_duration=int(svc[d]), amount=[int(inst.demand[p])])
+    scaled = inst.problem().travel["v"]
+    n = len(locs)
+    for a in range(n):
+        for b in range(n):
             if a != b:
-                m.add_edge(oa, ob, distance=int(scaled[a, b]), duration=int(scaled[a, b]))
+                m.add_edge(locs[a], locs[b], distance=int(scaled[a, b]),
+                           duration=int(scaled[a, b]))
     res = m.solve(stop=MaxRuntime(limit), seed=seed, display=False)
     best = res.best
-    routes = []
-    for r in best.routes():
-        routes.append([order[i] if inst.kind == "solomon" else i for i in r.visits()])
-    return best.num_routes(), inst.route_distance(routes), bool(res.is_feasible())
+    return best.num_routes(), best.distance() / SCALE, bool(best.is_feasible())
+
+
+def gap(dist: float, bks: float) -> float:
+    """Distance gap in percent."""
+    return 100.0 * (dist - bks) / bks
+
+
+def bench_instances(folder: Path, names: list[str], limits: list[float], *, workers: int,
+                    pyvrp: bool) -> list[dict]:
+    """Run both solvers on each instance at each limit; print a markdown row per run."""
+    rows = []
+    print("| instance | limit s | BKS veh / dist | ours veh / dist / gap | PyVRP veh / dist / gap |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in names:
+        inst = load(folder, name)
+        bv, bd = best_known(folder, inst)
+        for limit in limits:
+            t0 = time.monotonic()
+            v, d, ok, _ = run_ours(inst, limit, workers)
+            t_ours = time.monotonic() - t0
+            row = {"instance": name, "limit": limit, "bks_v": bv, "bks_d": bd, "v": v, "d": d,
+                   "ok": ok, "gap": gap(d, bd), "t": t_ours}
+            pv_txt = "-"
+            if pyvrp:
+                pv, pd_, pok = run_pyvrp(inst, limit)
+                row.update(pv=pv, pd=pd_, pok=pok, pgap=gap(pd_, bd))
+                pv_txt = f"{pv} / {pd_:.1f} / {gap(pd_, bd):+.1f}%" + ("" if pok else " INFEASIBLE")
+            ours_txt = f"{v} / {d:.1f} / {gap(d, bd):+.1f}%" + ("" if ok else " INVALID")
+            print(f"| {name} | {limit:g} | {bv} / {bd:.1f} | {ours_txt} | {pv_txt} |", flush=True)
+            rows.append(row)
+    for limit in limits:
+        sel = [r for r in rows if r["limit"] == limit]
+        if not sel:
+            continue
+        mean = sum(r["gap"] for r in sel) / len(sel)
+        extra = sum(r["v"] - r["bks_v"] for r in sel)
+        line = (f"limit {limit:g} s: ours mean gap {mean:+.2f}%, extra vehicles {extra}, "
+                f"all valid {all(r['ok'] for r in sel)}")
+        if pyvrp:
+            pm = sum(r["pgap"] for r in sel) / len(sel)
+            pe = sum(r["pv"] - r["bks_v"] for r in sel)
+            line += f"; PyVRP mean gap {pm:+.2f}%, extra vehicles {pe}"
+        print(line)
+    return rows
+
+
+def bench_day(limit: float, *, n_errands: int = 400, n_runners: int = 40, seed: int = 0,
+              region: Path | None = None) -> dict:
+    """A realistic day: demo errands/runners, mixed modes, on the region's network if given
+    (else a synthetic haversine matrix over a 15 km square)."""
+    import datetime as dt
+    from functools import partial
+
+    import pandas as pd
+
+    from routing import (
+        demo_errands,
+        demo_runners,
+        errands_from_frame,
+        haversine_matrices,
+        network_matrices,
+        plan_day,
+        runners_from_frame,
+    )
+    from routing.reasons import BOOKED
+
+    t0 = time.monotonic()
+    if region is not None:
+        from gis.region import load_region
+
+        reg = load_region(region)
+        outlets = reg.outlets[["id", "name", "kind", "lon", "lat"]].copy()
+        demand = reg.demand[["id", "lon", "lat", "population"]]
+        matrices = partial(network_matrices, reg.network)
+        name = reg.name
+    else:
+        rng = np.random.default_rng(seed)
+        outlets = pd.DataFrame({"id": [f"O{i}" for i in range(20)],
+                                "name": [f"便民服务站{i}" for i in range(20)], "kind": "hall",
+                                "lon": 104.04 + rng.random(20) * 0.15,
+                                "lat": 30.64 + rng.random(20) * 0.13})
+        demand = pd.DataFrame({"id": [f"D{i}" for i in range(600)],
+                               "lon": 104.04 + rng.random(600) * 0.15,
+                               "lat": 30.64 + rng.random(600) * 0.13,
+                               "population": rng.integers(50, 3000, 600)})
+        matrices = haversine_matrices
+        name = "synthetic"
+    outlets["id"] = outlets["id"].astype(str)
+    errs = errands_from_frame(demo_errands(outlets, demand, n=n_errands, seed=seed),
+                              hall_ids=outlets["id"])
+    runs = runners_from_frame(demo_runners(outlets, n=n_runners, seed=seed),
+                              base_ids=outlets["id"])
+    t1 = time.monotonic()
+    plan = plan_day(errs, runs, outlets, matrices=matrices, date=dt.date(2026, 11, 26),
+                    region=name, params=SolveParams(time_limit_s=limit))
+    total = time.monotonic() - t0
+    booked = sum(1 for r in plan.dropped.values() if r == BOOKED)
+    print(f"day ({name}): {len(errs)} errands, {len(runs)} runners, limit {limit:g} s, "
+          f"setup {t1 - t0:.1f} s, total {total:.1f} s")
+    print(plan.summary())
+    print(f"feasible errands left out (runners fully booked): {booked}")
+    return {"served": plan.n_served, "dropped": plan.dropped, "booked": booked, "total_s": total,
+            "valid": plan.check.ok}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", nargs="?", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--instances", default="lr101,lr105,lc101,lrc101,lr201,lrc201,lr1_2_1")
+    ap.add_argument("--limits", default="10,60")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--no-pyvrp", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="lc101 at 2 s (a smoke test)")
+    ap.add_argument("--day", action="store_true", help="the realistic day instead")
+    ap.add_argument("--region", type=Path, default=None, help="region folder for --day")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="limit for --day")
+    args = ap.parse_args(argv)
+    if args.day:
+        res = bench_day(args.time_limit, region=args.region)
+        return 0 if res["valid"] else 1
+    if args.quick:
+        rows = bench_instances(args.folder, ["lc101"], [2.0], workers=1,
+                               pyvrp=not args.no_pyvrp)
+        return 0 if all(r["ok"] for r in rows) else 1
+    names = [x.strip() for x in args.instances.split(",") if x.strip()]
+    limits = [float(x) for x in args.limits.split(",")]
+    rows = bench_instances(args.folder, names, limits, workers=args.workers,
+                           pyvrp=not args.no_pyvrp)
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
