@@ -38,6 +38,28 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(v[min(k, len(v) - 1)])
 
 
+def grouped_weighted_quantile(codes: np.ndarray, k: int, values: np.ndarray,
+                              weights: np.ndarray, q: float) -> np.ndarray:
+    """:func:`weighted_quantile` for each of ``k`` groups at once (``codes`` in 0..k-1)."""
+    ok = np.isfinite(values) & (weights > 0)
+    c, v, w = codes[ok], values[ok], weights[ok].astype(float)
+    out = np.full(k, np.nan)
+    if len(c) == 0:
+        return out
+    order = np.lexsort((v, c))
+    c, v, w = c[order], v[order], w[order]
+    cum = np.cumsum(w)
+    total = np.bincount(c, weights=w, minlength=k)
+    start = np.searchsorted(c, np.arange(k))
+    before = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+    before[start == 0] = 0.0
+    target = before + q * total - 1e-9 * np.maximum(total, 1)
+    idx = np.searchsorted(cum, target)
+    has = total > 0
+    out[has] = v[np.minimum(idx[has], len(v) - 1)]
+    return out
+
+
 @dataclass(frozen=True)
 class CoverageResult:
     """Per demand point and per area coverage, and the uncovered gaps."""
@@ -67,22 +89,27 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     *unreachable* (no time, not covered), never zero or infinity in a table.
     """
     n = len(demand)
-    urban_of = dict(zip(areas["id"], areas["urban"].astype(bool), strict=True))
-    urban = np.array([urban_of[a] for a in demand["area_id"]], dtype=bool)
+    pos = pd.Index(areas["id"]).get_indexer(demand["area_id"])
+    if (pos < 0).any():
+        raise ValueError("demand points name areas that are not in the areas table")
+    urban = areas["urban"].to_numpy(dtype=bool)[pos]
     seconds = np.full(n, np.inf)
     outlet_idx = np.full(n, -1, dtype=np.int64)
     mode_col = np.empty(n, dtype=object)
     threshold = np.empty(n, dtype=float)
+    olon, olat = outlets["lon"].to_numpy(), outlets["lat"].to_numpy()
+    per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # one Dijkstra per mode in use
     for kind, circle in settings.circles.items():
         sel = np.flatnonzero(urban if kind == "urban" else ~urban)
         mode_col[sel] = circle.mode
         threshold[sel] = circle.minutes
         if len(sel) == 0 or len(outlets) == 0:
             continue
-        osnap = network.snap(outlets["lon"].to_numpy(), outlets["lat"].to_numpy(),
-                             mode=circle.mode)
-        node_s, which = network.times_to_nearest(osnap.node, mode=circle.mode,
-                                                 offsets_s=osnap.access_s)
+        if circle.mode not in per_mode:
+            osnap = network.snap(olon, olat, mode=circle.mode)
+            per_mode[circle.mode] = network.times_to_nearest(osnap.node, mode=circle.mode,
+                                                             offsets_s=osnap.access_s)
+        node_s, which = per_mode[circle.mode]
         dsnap = network.snap(demand["lon"].to_numpy()[sel], demand["lat"].to_numpy()[sel],
                              mode=circle.mode)
         t = dsnap.access_s + node_s[dsnap.node]
@@ -128,14 +155,8 @@ def _area_table(points: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     population = np.bincount(codes, weights=pop, minlength=k)
     covered_population = np.bincount(codes, weights=pop * cov, minlength=k)
     unreachable = np.bincount(codes, weights=pop * ~reach, minlength=k)
-    med = np.full(k, np.nan)
-    p90 = np.full(k, np.nan)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(k + 1))
-    for j in range(k):  # one pass per area over its own points (areas: tens to thousands)
-        idx = order[bounds[j]:bounds[j + 1]]
-        med[j] = weighted_quantile(mins[idx], pop[idx], 0.5)
-        p90[j] = weighted_quantile(mins[idx], pop[idx], 0.9)
+    med = grouped_weighted_quantile(codes, k, mins, pop, 0.5)
+    p90 = grouped_weighted_quantile(codes, k, mins, pop, 0.9)
     per = pd.DataFrame({"area_id": uniques, "population": population,
                         "covered_population": covered_population,
                         "unreachable_population": unreachable,

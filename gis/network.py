@@ -9,6 +9,7 @@ run skips the OSM parse (loading a saved CSR takes milliseconds; GraphML takes m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -80,6 +81,11 @@ def utm_crs(lon: float, lat: float) -> str:
     """The local UTM zone (WGS-84 datum) for a point: the one place a projected CRS is chosen."""
     zone = int(np.floor((lon + 180) / 6)) % 60 + 1
     return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(crs: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
 def _parse_maxspeed(value: object) -> float:
@@ -375,7 +381,7 @@ class RoadNetwork:
 
     def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """WGS-84 degrees → this network's projected metres."""
-        tf = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+        tf = _transformer(self.crs)
         x, y = tf.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         return np.asarray(x), np.asarray(y)
 
@@ -387,7 +393,7 @@ class RoadNetwork:
             self._trees[mode] = (cKDTree(np.column_stack([self.x[idx], self.y[idx]])), idx)
         tree, idx = self._trees[mode]
         px, py = self.project(np.atleast_1d(lon), np.atleast_1d(lat))
-        d, k = tree.query(np.column_stack([px, py]))
+        d, k = tree.query(np.column_stack([px, py]), workers=-1)
         return Snap(node=idx[k], distance_m=d, access_s=d / self.speeds.walk_ms)
 
     def times_to_nearest(self, sources, *, mode: str, offsets_s=None,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gis.coverage import compute_coverage, weighted_quantile
+from gis.coverage import compute_coverage, grouped_weighted_quantile, weighted_quantile
 from gis.network import RoadNetwork, Speeds
 from gis.region import Circle, RegionSettings
 from tests.conftest import lonlat_from_xy
@@ -117,3 +117,16 @@ def test_chengdu_coverage_consistent(chengdu):
     assert 0 < res.total["coverage_rate"] < 1
     inside = shapely.contains_xy(chengdu.areas.union_all(), p.geometry.x, p.geometry.y)
     assert inside.all()
+
+
+def test_grouped_quantile_equals_per_group():
+    """The vectorised per-area quantile equals the one-group function, group by group."""
+    rng = np.random.default_rng(2)
+    codes = rng.integers(0, 7, 300)
+    v = rng.random(300) * 30
+    v[rng.random(300) < 0.1] = np.nan
+    w = rng.integers(0, 9, 300).astype(float)
+    for q in (0.5, 0.9):
+        got = grouped_weighted_quantile(codes, 8, v, w, q)
+        want = [weighted_quantile(v[codes == g], w[codes == g], q) for g in range(8)]
+        assert np.allclose(got, want, equal_nan=True)
