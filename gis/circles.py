@@ -198,6 +198,8 @@ def _raster_polygon(px: np.ndarray, py: np.ndarray, walk: np.ndarray,
             near |= ndimage.distance_transform_edt(~full) * cell <= cap + cell / 2
         covered = near
     poly = _cells_to_polygon(covered, x0, y0, cell)
+    if not poly.is_valid:  # two cells touching at a corner can pinch a ring
+        poly = shapely.make_valid(poly, method="structure")
     if options.simplify_m > 0:
         poly = shapely.simplify(poly, options.simplify_m, preserve_topology=True)
     return poly
@@ -450,11 +452,20 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
     cpop = pop[counted].sum()
     share = float(pop[counted & inside].sum() / cpop) if cpop > 0 else float("nan")
     seconds = time.perf_counter() - t0
-    result = ServiceCircles(outlets=per_outlet.to_crs(4326), by_kind=by_kind.to_crs(4326),
-                            network=net.to_crs(4326), counted=counted, inside_share=share,
+    result = ServiceCircles(outlets=_wgs84(per_outlet), by_kind=_wgs84(by_kind),
+                            network=_wgs84(net), counted=counted, inside_share=share,
                             seconds=seconds)
     log.info("%s", result.summary())
     return result
+
+
+def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """To EPSG:4326, repairing the rare ring that reprojection pinches into a bow-tie."""
+    out = gdf.to_crs(4326)
+    bad = ~out.geometry.is_valid.to_numpy()
+    if bad.any():
+        out.loc[bad, "geometry"] = out.geometry[bad].make_valid()
+    return out
 
 
 def circles_of_region(region: Region, outlets: gpd.GeoDataFrame | None = None, *,
