@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 
 from gis.osm_extract import build_region
@@ -29,10 +30,15 @@ def init(
         with step(f"Reading {osm} …"):
             path = build_region(osm, out_dir, name=name, total_population=total_population,
                                 urban_mode=urban_mode, rural_mode=rural_mode)
-        reg = load_region(path)
-    out.print(reg.summary(), highlight=False)
+        n_outlets = len(pd.read_csv(path / "outlets.csv", dtype=str))
+        if n_outlets:
+            out.print(load_region(path).summary(), highlight=False)
     out.print(f"wrote {path}/region.toml — edit it, and replace demand.csv with real "
               "population figures if you have them", highlight=False)
+    if not n_outlets:
+        out.print(f"[yellow]No outlets found in the OSM extract:[/yellow] add yours to "
+                  f"{path / 'outlets.csv'} (id, name, kind, lon, lat, …; see "
+                  "docs/region-format.md) before running coverage.", highlight=False)
 
 
 @region_app.command("check")

@@ -312,6 +312,21 @@ class RoadNetwork:
             log.warning("could not write the network cache %s: %s", cfile, exc)
         return net
 
+    @classmethod
+    def from_place(cls, query: str, *, speeds: Speeds | None = None) -> RoadNetwork:
+        """Download a named place's roads with osmnx (needs the internet), e.g. "成华区, 成都市"."""
+        from .osmread import graph_from_place
+
+        return cls.from_graph(graph_from_place(query), speeds=speeds)
+
+    @classmethod
+    def from_bbox(cls, bbox: tuple[float, float, float, float], *,
+                  speeds: Speeds | None = None) -> RoadNetwork:
+        """Download the roads inside (west, south, east, north) with osmnx (needs the internet)."""
+        from .osmread import graph_from_bbox
+
+        return cls.from_graph(graph_from_bbox(bbox), speeds=speeds)
+
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> None:
         """Save the arrays as one ``.npz`` (written to a temp file, then renamed)."""

@@ -129,3 +129,25 @@ def test_truncated_osm_file_is_a_clear_error(tmp_path):
     bad.write_bytes(raw[: len(raw) // 3])
     with pytest.raises(InputError, match=r"cut\.osm.*(truncated|corrupt)"):
         RoadNetwork.from_osm_file(bad, cache_dir=tmp_path)
+
+
+def test_graphml_input_matches_osm_input(tmp_path):
+    """A GraphML file saved by osmnx gives the same network as the OSM extract it came from."""
+    import osmnx as ox
+
+    from gis.osmread import graph_from_osm_file
+
+    src = DATA / "chengdu" / "roads.osm.bz2"
+    G = graph_from_osm_file(src)
+    ox.save_graphml(G, tmp_path / "roads.graphml")
+    a = RoadNetwork.from_graph(G)
+    b = RoadNetwork.from_osm_file(tmp_path / "roads.graphml", cache_dir=tmp_path)
+    assert a.n_nodes == b.n_nodes
+    assert abs(a.graph("drive") - b.graph("drive")).max() < 1e-6
+
+
+@pytest.mark.network
+def test_from_place_online():
+    """With the internet, a place query builds a network (off by default: no internet here)."""
+    net = RoadNetwork.from_place("Ordino, Andorra")
+    assert net.n_nodes > 100 and "walk" in net.modes
