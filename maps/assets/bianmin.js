@@ -1,0 +1,151 @@
+/* bianmin service map: markers, popups and legend. Config comes from window.BM_CONFIG. */
+(function () {
+  "use strict";
+  var BM = {};
+  function cfg() { return window.BM_CONFIG; }
+  function t(key) { return cfg().T[key] || key; }
+  BM.esc = function (s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  };
+  BM.fmt = function (n) {
+    if (n === null || n === undefined || n !== n) { return "—"; }
+    return Math.round(n).toLocaleString(cfg().lang === "zh" ? "zh-CN" : "en-GB");
+  };
+  BM.kind = function (k) { return cfg().kinds[k] || cfg().kinds.other; };
+  // popups open below the search box and the zoom buttons, never under them
+  BM.popupOptions = { maxWidth: 300, autoPanPaddingTopLeft: [50, 70],
+                      autoPanPaddingBottomRight: [20, 20] };
+
+  BM.outletIcon = function (kind) {
+    var k = BM.kind(kind);
+    return L.divIcon({ className: "bm-outlet bm-kind-" + kind, html: k.svg,
+                       iconSize: [28, 28], iconAnchor: [14, 14], popupAnchor: [0, -14] });
+  };
+  BM.row = function (label, value) {
+    if (value === null || value === undefined || value === "") { return ""; }
+    return "<tr><th>" + BM.esc(label) + "</th><td>" + value + "</td></tr>";
+  };
+  BM.outletPopup = function (p) {
+    var k = BM.kind(p.kind);
+    var services = String(p.services || "").split(/[;；]/).filter(function (s) {
+      return s.trim() !== "";
+    }).map(function (s) { return "<li>" + BM.esc(s.trim()) + "</li>"; }).join("");
+    var phone = p.phone ? '<a href="tel:' + BM.esc(String(p.phone).replace(/[^0-9+]/g, "")) +
+      '">' + BM.esc(p.phone) + "</a>" : "";
+    var html = '<div class="bm-popup"><h3>' + BM.esc(p.name) + "</h3>" +
+      '<div class="bm-kind" style="color:' + k.colour + '">' + BM.esc(k.label) + "</div><table>" +
+      BM.row(t("address"), BM.esc(p.address)) + BM.row(t("phone"), phone) +
+      BM.row(t("hours"), BM.esc(p.hours)) +
+      BM.row(t("circle"), BM.esc(p.circle_label)) +
+      BM.row(t("population"), p.population === null || p.population === undefined ? "" :
+             BM.fmt(p.population) + " " + BM.esc(t("people"))) +
+      "</table>" + (services ? "<div><b>" + BM.esc(t("services")) + "</b><ul>" + services +
+      "</ul></div>" : "") +
+      (p.illustrative ? '<div class="bm-note">' + BM.esc(t("illustrative")) + "</div>" : "") +
+      "</div>";
+    return html;
+  };
+  BM.outletPoint = function (feature, latlng) {
+    var p = feature.properties;
+    return L.marker(latlng, { icon: BM.outletIcon(p.kind), title: p.name, alt: p.name,
+                              riseOnHover: true });
+  };
+  BM.outletEach = function (feature, layer) {
+    layer.bindPopup(function () { return BM.outletPopup(feature.properties); },
+                    BM.popupOptions);
+  };
+
+  BM.proposalPoint = function (feature, latlng) {
+    var p = feature.properties;
+    var icon = L.divIcon({ className: "bm-proposal", html: cfg().proposal_svg,
+                           iconSize: [30, 30], iconAnchor: [15, 15], popupAnchor: [0, -15] });
+    return L.marker(latlng, { icon: icon, title: p.name, alt: p.name });
+  };
+  BM.proposalEach = function (feature, layer) {
+    var p = feature.properties;
+    layer.bindPopup(function () {
+      return '<div class="bm-popup"><h3>' + BM.esc(p.name) + "</h3><div class=\"bm-kind\">" +
+        BM.esc(t("proposals")) + " · " + BM.esc(BM.kind(p.kind).label) + "</div><table>" +
+        BM.row(t("rank"), BM.esc(p.rank)) +
+        BM.row(t("added"), BM.fmt(p.added_population) + " " + BM.esc(t("people"))) +
+        "</table></div>";
+    }, BM.popupOptions);
+  };
+
+  BM.uncoveredPoint = function (feature, latlng) {
+    var pop = feature.properties.population || 0;
+    return L.circleMarker(latlng, { radius: Math.min(8, 2 + Math.sqrt(pop) / 15),
+      color: "#b2182b", weight: 0.8, fillColor: "#ef3b2c", fillOpacity: 0.45 });
+  };
+  BM.uncoveredEach = function (feature, layer) {
+    var p = feature.properties;
+    layer.bindPopup(function () {
+      var m = (p.minutes === null || p.minutes === undefined) ? BM.esc(t("unreachable")) :
+        BM.esc(p.minutes.toFixed(1) + " " + t("minutes"));
+      return '<div class="bm-popup"><h3>' + BM.esc(t("uncovered")) + "</h3><table>" +
+        BM.row(t("population"), BM.fmt(p.population) + " " + BM.esc(t("people"))) +
+        BM.row(t("nearest"), m) + BM.row(t("circle"), BM.esc(p.circle_label)) +
+        BM.row(t("areas"), BM.esc(p.area)) + "</table></div>";
+    }, BM.popupOptions);
+  };
+
+  BM.areaStyle = function (feature) {
+    return { color: "#555", weight: 1, fillColor: feature.properties.fill, fillOpacity: 0.35 };
+  };
+  BM.areaEach = function (feature, layer) {
+    var p = feature.properties;
+    var rate = (p.coverage_rate === null || p.coverage_rate === undefined) ? "—" :
+      (100 * p.coverage_rate).toFixed(1) + "%";
+    layer.bindTooltip(BM.esc(p.name) + " · " + BM.esc(t("rate")) + " " + rate, { sticky: true });
+  };
+  BM.circleStyle = function (feature) {
+    var c = BM.kind(feature.properties.kind).colour;
+    return { color: c, weight: 1, opacity: 0.7, fillColor: c, fillOpacity: 0.10 };
+  };
+  BM.networkStyle = function () {
+    return { color: "#1f4e79", weight: 2, dashArray: "6 4", fill: false };
+  };
+  BM.roadStyle = function (feature) {
+    return feature.properties.major ? { color: "#8c8c8c", weight: 2.2, opacity: 0.9 }
+                                    : { color: "#b5b5b5", weight: 1, opacity: 0.8 };
+  };
+
+  BM.legend = function (map) {
+    var c = cfg();
+    var ctl = L.control({ position: "bottomright" });
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "bm-legend leaflet-control");
+      var rows = Object.keys(c.kinds_used).map(function (k) {
+        return '<div class="bm-row">' + BM.kind(k).svg_small + "<span>" +
+          BM.esc(BM.kind(k).label) + "</span></div>";
+      }).join("");
+      var rates = c.rate_steps.map(function (s) {
+        return '<div class="bm-row"><i class="bm-swatch" style="background:' + s[1] +
+          '"></i><span>' + BM.esc(s[0]) + "</span></div>";
+      }).join("");
+      div.innerHTML = "<details" + (window.innerWidth >= 700 ? " open" : "") + "><summary>" +
+        BM.esc(c.title) + " · " + BM.esc(t("legend")) + "</summary>" + rows +
+        (c.has_proposals ? '<div class="bm-row">' + c.proposal_svg_small + "<span>" +
+          BM.esc(t("proposals")) + "</span></div>" : "") +
+        '<div class="bm-row"><i class="bm-dot"></i><span>' + BM.esc(t("uncovered")) +
+        "</span></div>" +
+        '<div class="bm-row"><i class="bm-dash"></i><span>' + BM.esc(t("network_circle")) +
+        "</span></div>" + "<div class=\"bm-sub\">" + BM.esc(t("areas")) + "</div>" + rates +
+        "<div class=\"bm-sub\">" + c.circles_note + "</div>" +
+        (c.proxy ? '<div class="bm-note">' + BM.esc(t("proxy")) + "</div>" : "") + "</details>";
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    return ctl;
+  };
+  BM.init = function (map) {
+    map.attributionControl.addAttribution(cfg().attribution);
+    BM.legend(map);
+    window.BM_READY = true;
+  };
+  window.BM = BM;
+})();
