@@ -48,6 +48,13 @@ class SolveParams:
         Guided local search lambda coefficient.
     minimize_vehicles
         Rank solutions by vehicles first, then cost (staged search).
+    fleet_cost_first
+        Staged search: the first plan carries a large fixed cost per vehicle (fewer routes to
+        eliminate later) or not (better distances, more routes to eliminate).
+    soft_penalty
+        Staged search, last stage: cost of leaving a task out, in mean arc costs. Small enough
+        that the search can pass through plans with a task left out (only complete plans are
+        kept); about 2 worked on Li & Lim.
     workers
         1 or 2: with 2, a second differently configured search runs in another process.
     log_search
@@ -59,6 +66,8 @@ class SolveParams:
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
     minimize_vehicles: bool = False
+    fleet_cost_first: bool = True
+    soft_penalty: float = 2.0
     workers: int = 1
     log_search: bool = False
 
@@ -263,12 +272,58 @@ def _extract(problem: RoutingProblem, m: _Model, assignment, status: str) -> Sol
     return Solution(tuple(routes), tuple(times), dropped, cost, status)
 
 
+class _CompleteTracker:
+    """At every solution OR-Tools finds, keep the cheapest one that serves every task.
+
+    Lets a search with soft (penalised) tasks wander through plans that leave some out, while
+    only complete plans are kept: the way out of the tight "feasible islands" a fixed fleet
+    creates, where nearly every move with all tasks served violates a window.
+    """
+
+    def __init__(self, problem: RoutingProblem, m: _Model) -> None:
+        self.p, self.m = problem, m
+        self.n_task_nodes = sum(len(t) for t in problem.tasks)
+        self.best = None
+        self.routes: list[list[int]] | None = None
+        m.routing.AddAtSolutionCallback(self)
+
+    def __call__(self) -> None:
+        r = self.m.routing
+        cost = r.CostVar().Value()
+        if self.best is not None and cost >= self.best:
+            return
+        routes, count = [], 0
+        for k in range(self.p.n_vehicles):
+            idx = r.NextVar(r.Start(k)).Value()
+            route = []
+            while not r.IsEnd(idx):
+                route.append(idx)
+                idx = r.NextVar(idx).Value()
+            count += len(route)
+            routes.append(route)
+        if count == self.n_task_nodes:
+            self.best, self.routes = cost, routes
+
+    def solution(self, status: str) -> Solution:
+        """The best complete plan as a Solution (times recomputed by the caller's check)."""
+        man = self.m.manager
+        routes = tuple(tuple(man.IndexToNode(i) for i in r) for r in self.routes or [])
+        cost = 0
+        for k, r in enumerate(routes):
+            if r:
+                cm = self.p.cost_matrix(self.p.vehicle_mode[k])
+                path = [int(self.p.vehicle_start[k]), *r, int(self.p.vehicle_end[k])]
+                cost += sum(int(cm[a, b]) for a, b in zip(path, path[1:], strict=False))
+        return Solution(routes, tuple(() for _ in routes), (), cost, status + "+tracked")
+
+
 def _run(problem: RoutingProblem, params: SolveParams, seconds: float, *,
          start: tuple[tuple[int, ...], ...] | None = None, mandatory: bool = False,
          penalty: int | None = None, fixed_cost: int | None = None,
-         status: str = "") -> Solution | None:
+         status: str = "", track_complete: bool = False) -> Solution | None:
     m = _build(problem, mandatory=mandatory, penalty=penalty, fixed_cost=fixed_cost)
     sp = _search_params(params, seconds)
+    tracker = _CompleteTracker(problem, m) if track_complete else None
     if start is not None:
         init = m.routing.ReadAssignmentFromRoutes(
             [[m.manager.NodeToIndex(x) for x in r] for r in start], True
@@ -280,6 +335,10 @@ def _run(problem: RoutingProblem, params: SolveParams, seconds: float, *,
             sol = m.routing.SolveFromAssignmentWithParameters(init, sp)
     else:
         sol = m.routing.SolveWithParameters(sp)
+    if tracker is not None and tracker.routes is not None:
+        full = tracker.solution(status)
+        if sol is None or _extract(problem, m, sol, status).key() > full.key():
+            return full
     if sol is None:
         return None
     return _extract(problem, m, sol, status)
@@ -292,50 +351,58 @@ def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
     return sol
 
 
+#: Staged search shares of the budget: first plan, end of route elimination, one elimination try.
+STAGE1_SHARE, ELIMINATE_UNTIL, SLICE_SHARE = 0.15, 0.6, 0.12
+
+
+def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:
+    routes: list[tuple[int, ...]] = [()] * n_vehicles
+    times: list[tuple[int, ...]] = [()] * n_vehicles
+    for j, k in enumerate(keep):
+        routes[k], times[k] = sol.routes[j], sol.times[j]
+    return replace(sol, routes=tuple(routes), times=tuple(times))
+
+
 def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     """Vehicles first: first solution, route elimination, then cost with the fleet fixed."""
     t0 = time.monotonic()
     budget = params.time_limit_s
     big = int(problem.cost_matrix(problem.vehicle_mode[0]).max()) * problem.n_nodes + 1
-    # stage 1: a solution with a fixed cost per vehicle (pushes towards fewer routes)
-    best = _run(problem, params, 0.15 * budget, penalty=10 * big, fixed_cost=big, status="fleet")
+
+    def left(until: float) -> float:
+        return until * budget - (time.monotonic() - t0)
+
+    # stage 1: a first plan (optionally with a fixed cost per vehicle, towards fewer routes)
+    best = _run(problem, params, STAGE1_SHARE * budget, penalty=10 * big,
+                fixed_cost=big if params.fleet_cost_first else 0, status="fleet")
     if best is None:
         raise RuntimeError("OR-Tools returned no solution")
-    if best.dropped:
-        log.info("stage 1 dropped %d tasks", len(best.dropped))
-    # stage 2: route elimination until 60% of the budget
-    while time.monotonic() - t0 < 0.6 * budget and best.n_used > 1 and not best.dropped:
+    log.info("stage 1: %s", best.summary())
+    # stage 2: route elimination: empty the shortest route, re-insert its tasks elsewhere
+    while left(ELIMINATE_UNTIL) > 0.1 and best.n_used > 1 and not best.dropped:
         used = [k for k in range(problem.n_vehicles) if best.routes[k]]
         victim = min(used, key=lambda k: (len(best.routes[k]), k))
         keep = [k for k in used if k != victim]
-        sub = problem.with_vehicles(keep)
-        left = 0.6 * budget - (time.monotonic() - t0)
-        slice_s = max(0.5, min(left, 0.12 * budget))
-        trial = _run(sub, params, slice_s, start=tuple(best.routes[k] for k in keep),
-                     penalty=big, status="eliminate")
+        slice_s = max(0.3, min(left(ELIMINATE_UNTIL), SLICE_SHARE * budget))
+        trial = _run(problem.with_vehicles(keep), params, slice_s,
+                     start=tuple(best.routes[k] for k in keep), penalty=big, status="eliminate")
         if trial is None or trial.dropped:
-            log.info("could not empty a route: %d vehicles", best.n_used)
+            log.info("stage 2: could not empty a route: %d vehicles", best.n_used)
             break
-        routes = [()] * problem.n_vehicles
-        times = [()] * problem.n_vehicles
-        for j, k in enumerate(keep):
-            routes[k], times[k] = trial.routes[j], trial.times[j]
-        best = replace(trial, routes=tuple(routes), times=tuple(times))
-        log.info("route eliminated: %d vehicles", best.n_used)
-    # stage 3: cost only, fleet fixed to the vehicles in use
+        best = _place(problem.n_vehicles, keep, trial)
+        log.info("stage 2: route eliminated: %s", best.summary())
+    # stage 3: cost only, fleet fixed; tasks soft (penalty ~ a few mean arcs) so the search can
+    # leave the tight feasible island; only complete plans are kept (tracker)
     used = [k for k in range(problem.n_vehicles) if best.routes[k]]
-    left = budget - (time.monotonic() - t0)
-    if left > 0.2 and used:
+    if left(1.0) > 0.2 and used and not best.dropped:
         sub = problem.with_vehicles(used)
-        final = _run(sub, params, left, start=tuple(best.routes[k] for k in used),
-                     penalty=None if not best.dropped else 10 * big, fixed_cost=0,
-                     mandatory=not best.dropped, status="distance")
+        mean_arc = float(np.mean(sub.cost_matrix(sub.vehicle_mode[0])))
+        final = _run(sub, params, left(1.0), start=tuple(best.routes[k] for k in used),
+                     penalty=max(1, int(params.soft_penalty * mean_arc)), fixed_cost=0,
+                     status="distance", track_complete=True)
         if final is not None and final.key() <= best.key():
-            routes = [()] * problem.n_vehicles
-            times = [()] * problem.n_vehicles
-            for j, k in enumerate(used):
-                routes[k], times[k] = final.routes[j], final.times[j]
-            best = replace(final, routes=tuple(routes), times=tuple(times))
+            best = _place(problem.n_vehicles, used, final)
+    log.info("staged result: %s", best.summary())
     return best
 
 
@@ -363,12 +430,17 @@ def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solutio
     -------
     Solution
         Routes, service start times and dropped tasks. With ``workers=2`` the better of two
-        searches (the second uses local cheapest insertion and a larger GLS lambda).
+        searches run at once: staged, the second flips ``fleet_cost_first``; otherwise it uses
+        local cheapest insertion and a larger GLS lambda.
     """
     params = params or SolveParams()
     if params.workers == 1:
         return _solve_one(problem, params)
-    other = replace(params, first_solution="LOCAL_CHEAPEST_INSERTION", gls_lambda=0.3, workers=1)
+    if params.minimize_vehicles:
+        other = replace(params, fleet_cost_first=not params.fleet_cost_first, workers=1)
+    else:
+        other = replace(params, first_solution="LOCAL_CHEAPEST_INSERTION", gls_lambda=0.3,
+                        workers=1)
     ctx = mp.get_context("fork")
     with ctx.Pool(1) as pool:
         fut = pool.apply_async(_worker, ((problem, other),))
