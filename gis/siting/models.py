@@ -180,7 +180,7 @@ def solve_mclp(problem: SitingProblem, *, p: int | None = None, budget: float | 
     if problem.capacitated:
         return _solve_capacitated(problem, p=p, budget=budget, params=params)
     t0 = time.perf_counter()
-    red = reduce_cover(problem)
+    red = reduce_cover(problem, use_costs=budget is not None)
     n_g, n_f = red.cover.shape
     costs = problem.costs[red.free]
     rows = _rows(red.cover)

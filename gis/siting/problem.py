@@ -262,8 +262,36 @@ class Reduced:
     stats: dict = field(default_factory=dict)
 
 
-def reduce_cover(problem: SitingProblem) -> Reduced:
-    """Drop pre-covered and uncoverable demand, merge identical rows, drop idle candidates."""
+def dominated_columns(cover: sp.csr_array, costs: np.ndarray | None) -> np.ndarray:
+    """Boolean mask of candidates dominated by another one.
+
+    ``k`` dominates ``j`` when ``j``'s cover set is a subset of ``k``'s and ``k`` costs no
+    more (``costs=None``: costs do not matter, as when counting sites); ties are broken by a
+    strict order (bigger set, then cheaper, then lower index), so every removed candidate has
+    a kept one that dominates it and any optimum survives the removal.
+    """
+    n = cover.shape[1]
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    c = sp.csc_array((np.ones(cover.nnz, np.int32), cover.indices, cover.indptr),
+                     shape=cover.shape[::-1]).T  # columns of `cover` as rows of c.T
+    size = np.asarray(c.sum(axis=0)).ravel()
+    inter = sp.coo_array(c.T @ c)
+    j, k, v = inter.row, inter.col, inter.data
+    cost = np.zeros(n) if costs is None else np.asarray(costs, dtype=float)
+    subset = (v == size[j]) & (j != k) & (cost[k] <= cost[j])
+    strict = ((size[k] > size[j]) | (cost[k] < cost[j]) | (k < j))
+    dom = np.zeros(n, dtype=bool)
+    dom[j[subset & strict]] = True
+    return dom
+
+
+def reduce_cover(problem: SitingProblem, *, use_costs: bool = True) -> Reduced:
+    """Drop pre-covered and uncoverable demand, merge identical rows, drop idle candidates.
+
+    Candidates dominated by another (see :func:`dominated_columns`) leave the model as well;
+    ``use_costs=False`` when only the number of sites counts.
+    """
     cover = problem.cover
     w = problem.weights
     req = problem.required
@@ -280,6 +308,9 @@ def reduce_cover(problem: SitingProblem) -> Reduced:
     used[sub.indices] = True
     sub = sp.csr_array(sub[:, np.flatnonzero(used)])
     free = free_all[used]
+    dom = dominated_columns(sub, problem.costs[free] if use_costs else None)
+    sub = sp.csr_array(sub[:, np.flatnonzero(~dom)])
+    free = free[~dom]
     group_rows, first = merge_rows(sub)
     g_w = np.bincount(group_rows, weights=w[rows], minlength=len(first))
     g_cover = sp.csr_array(sub[first])
@@ -287,7 +318,8 @@ def reduce_cover(problem: SitingProblem) -> Reduced:
     group_of = np.full(problem.n_demand, -1, dtype=np.int64)
     group_of[rows] = group_rows
     stats = {"demand": problem.n_demand, "kept": len(rows), "groups": len(first),
-             "candidates": problem.n_candidates, "free": len(free), "pairs": int(g_cover.nnz)}
+             "candidates": problem.n_candidates, "free": len(free), "dominated": int(dom.sum()),
+             "pairs": int(g_cover.nnz)}
     log.debug("reduction: %s", stats)
     return Reduced(free, g_cover, g_w, group_of, float(w[pre].sum()), uncoverable, stats)
 
