@@ -1,0 +1,105 @@
+"""`bianmin map`: the published service map (政务服务地图) as an offline folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from gis.circles import circles_of_region
+from gis.coverage import CoverageResult, coverage_of_region
+from gis.errors import InputError, Problem
+from gis.io import read_table
+from gis.region import Region, load_region
+from maps import MapOptions, ServiceMap, write_map
+from maps.service_map import PROPOSAL_COLUMNS
+
+from .common import out, step, user_errors
+
+
+def publish_map(region: Region, out_dir: Path, *, lang: str = "zh", tiles: str = "osm",
+                tianditu_key: str | None = None, coverage: CoverageResult | None = None,
+                proposals: pd.DataFrame | None = None, show: bool = False) -> ServiceMap:
+    """Coverage (unless given), circles and the map folder ``out_dir/map`` for a region.
+
+    The demo calls this with the siting result as ``proposals`` (columns ``site_id, name, kind,
+    lon, lat, added_population, rank``).
+    """
+    options = MapOptions(lang=lang, tiles=tiles, tianditu_key=tianditu_key)
+    if coverage is None:
+        with step("Computing coverage …", show=show):
+            coverage = coverage_of_region(region)
+    with step("Drawing service circles …", show=show):
+        circles = circles_of_region(region)
+    with step("Writing the map …", show=show):
+        return write_map(region, coverage, circles, out_dir, proposals=proposals,
+                         options=options)
+
+
+def _read_proposals(path: Path) -> pd.DataFrame:
+    df = read_table(path)
+    missing = [c for c in PROPOSAL_COLUMNS if c not in df]
+    if missing:
+        raise InputError(Problem(str(path), None, missing[0],
+                                 f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
+    df = pd.DataFrame(df)
+    bad = []
+    for col in ("lon", "lat", "added_population", "rank"):
+        vals = pd.to_numeric(df[col], errors="coerce")
+        for i in range(len(df)):
+            if vals.iloc[i] != vals.iloc[i]:
+                bad.append(Problem(str(path), i + 1, col, f"expected a number, got "
+                                                         f"{df[col].iloc[i]!r}"))
+        df[col] = vals
+    if bad:
+        raise InputError(bad)
+    return df
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `map` command."""
+
+    @app.command("map")
+    def map_(
+        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
+        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        lang: str = typer.Option("zh", help="Labels: zh (Chinese) or en (English)."),
+        tiles: str = typer.Option(
+            "osm", help="Base map: osm, tianditu (needs a key), amap (GCJ-02) or none "
+            "(the region's own roads; works with no tile server)."),
+        tianditu_key: str | None = typer.Option(
+            None, "--tianditu-key", help="Tianditu browser key (or set TIANDITU_KEY)."),
+        population: Path | None = typer.Option(
+            None, help="Your own population table (id, lon, lat, population, area_id)."),
+        proposals: Path | None = typer.Option(
+            None, help="Proposed sites to show (site_id, name, kind, lon, lat, "
+            "added_population, rank), e.g. from `bianmin site`."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
+    ) -> None:
+        """Publish the service map: OUT/map/index.html with its assets and GeoJSON layers.
+
+        The folder works offline (open index.html from disk); only the chosen tile server is
+        called.
+        """
+        with user_errors():
+            if lang not in ("zh", "en"):
+                raise InputError(Problem("--lang", None, None,
+                                         f"expected zh or en, got {lang!r}"))
+            if tiles not in ("osm", "tianditu", "amap", "none"):
+                raise InputError(Problem("--tiles", None, None,
+                                         f"expected osm, tianditu, amap or none, got {tiles!r}"))
+            key = tianditu_key or os.environ.get("TIANDITU_KEY")
+            if tiles == "tianditu" and not key:
+                raise InputError(Problem("--tianditu-key", None, None,
+                                         "Tianditu tiles need a key: pass --tianditu-key or set "
+                                         "TIANDITU_KEY, or choose --tiles osm|amap|none"))
+            props = _read_proposals(proposals) if proposals is not None else None
+            with step("Loading region …", show=not quiet):
+                reg = load_region(region, demand_path=population)
+            sm = publish_map(reg, out_dir, lang=lang, tiles=tiles, tianditu_key=key,
+                             proposals=props, show=not quiet)
+        if not quiet:
+            out.print(sm.summary(), highlight=False)
+            out.print(f"wrote {sm.path}", highlight=False)
