@@ -57,6 +57,11 @@ class SolveParams:
         kept); about 2 worked on Li & Lim.
     workers
         1 or 2: with 2, a second differently configured search runs in another process.
+    solution_limit
+        Stop after this many solutions as well (plain search only). A wall-clock limit cuts the
+        search at a point that depends on machine load, so results vary run to run
+        (or-tools #1331); with a solution limit that binds first, the same input gives the
+        same plan.
     log_search
         Let OR-Tools log its search.
     """
@@ -69,6 +74,7 @@ class SolveParams:
     fleet_cost_first: bool = True
     soft_penalty: float = 2.0
     workers: int = 1
+    solution_limit: int | None = None
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -243,6 +249,8 @@ def _search_params(params: SolveParams, seconds: float) -> pywrapcp.DefaultRouti
     sp.guided_local_search_lambda_coefficient = params.gls_lambda
     sp.time_limit.FromMilliseconds(max(100, int(seconds * 1000)))
     sp.log_search = params.log_search
+    if params.solution_limit is not None:
+        sp.solution_limit = int(params.solution_limit)
     return sp
 
 

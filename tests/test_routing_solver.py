@@ -154,3 +154,16 @@ def test_two_workers_return_a_valid_plan() -> None:
     sol = solve(p, SolveParams(time_limit_s=0.5, workers=2))
     assert validate_solution(p, sol).ok and not sol.dropped
     assert sol.cost == brute_force_single(p)
+
+
+def test_solution_limit_makes_runs_repeatable() -> None:
+    """With a solution limit that binds before the time limit, two runs give the same plan."""
+    rng = np.random.default_rng(7)
+    n = 21
+    xy = rng.integers(0, 100, size=(n, 2))
+    tasks = [(i, i + 1) for i in range(1, n - 1, 2)]
+    p = tiny(xy, tasks, np.tile([0, 5000], (n, 1)), vehicles=3, penalty=[10_000] * len(tasks))
+    params = SolveParams(time_limit_s=20.0, solution_limit=100)
+    a, b = solve(p, params), solve(p, params)
+    assert a.routes == b.routes and a.cost == b.cost
+    assert validate_solution(p, a).ok
