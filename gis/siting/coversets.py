@@ -62,7 +62,8 @@ def _reweight(graph_t: sp.csr_matrix, tnodes: np.ndarray, toffset: np.ndarray,
     g = sp.csr_matrix(graph_t, copy=True)
     g.sort_indices()
     row = np.repeat(np.arange(n), np.diff(g.indptr))
-    w = g.data + h[g.indices] - h[row]
+    with np.errstate(invalid="ignore"):  # inf - inf: an edge between useless nodes
+        w = g.data + h[g.indices] - h[row]
     keep = np.isfinite(w)
     w = np.maximum(w[keep], 0.0)
     coo = sp.coo_matrix((w, (row[keep], g.indices[keep])), shape=(n, n))
