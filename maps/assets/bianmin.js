@@ -15,8 +15,9 @@
   };
   BM.kind = function (k) { return cfg().kinds[k] || cfg().kinds.other; };
   // popups open below the search box and the zoom buttons, never under them
-  BM.popupOptions = { maxWidth: 300, autoPanPaddingTopLeft: [50, 70],
-                      autoPanPaddingBottomRight: [20, 20] };
+  // and fit between the left-hand buttons and the right edge of a phone
+  BM.popupOptions = { maxWidth: Math.max(160, Math.min(300, window.innerWidth - 110)),
+                      autoPanPaddingTopLeft: [50, 70], autoPanPaddingBottomRight: [12, 20] };
 
   BM.outletIcon = function (kind) {
     var k = BM.kind(kind);
