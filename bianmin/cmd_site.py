@@ -1,0 +1,85 @@
+"""`bianmin site`: which sites close the gaps best (location-allocation with OR-Tools)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gis.errors import InputError, Problem
+from gis.io import write_csv
+from gis.region import load_region
+from gis.siting.candidates import CostTable
+from gis.siting.plan import CURVE_COLUMNS, SitingPlan, plan_sites
+from gis.siting.problem import SolveParams
+
+from .common import out, step, user_errors
+
+
+def write_siting(plan: SitingPlan, out_dir: Path) -> dict[str, Path]:
+    """Write chosen.csv, curve.csv and areas_after.csv under ``out_dir/siting`` (atomically)."""
+    d = out_dir / "siting"
+    return {
+        "chosen": write_csv(plan.chosen, d / "chosen.csv"),
+        "curve": write_csv(plan.curve[CURVE_COLUMNS], d / "curve.csv"),
+        "areas": write_csv(plan.areas, d / "areas_after.csv"),
+    }
+
+
+def _split(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `site` command."""
+
+    @app.command()
+    def site(
+        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
+        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        add: int | None = typer.Option(None, "--add", help="Number of new sites to choose."),
+        budget: float | None = typer.Option(None, help="Budget in cost units "
+                                            "(1 = delegating to a post office)."),
+        target: float | None = typer.Option(None, help="Population share to cover, e.g. 0.95 "
+                                            "(least cost; --model setcover)."),
+        kinds: str | None = typer.Option(None, help="Candidate kinds, comma-separated, e.g. "
+                                         "post_office,carrier_shop (default: all)."),
+        model: str | None = typer.Option(None, help="mclp | setcover | pmedian (default: mclp, "
+                                         "or setcover with --target)."),
+        candidates: Path | None = typer.Option(None, help="Extra candidate file (outlet format)."),
+        replan: bool = typer.Option(False, help="Plan from scratch: existing outlets are "
+                                    "candidates, not kept."),
+        grid: float | None = typer.Option(None, help="Also offer new stations on a grid of road "
+                                          "nodes this many metres apart."),
+        forbid: str | None = typer.Option(None, help="Site ids that may not be chosen."),
+        costs: Path | None = typer.Option(None, help="TOML with [siting.costs] kind = cost."),
+        time_limit: float = typer.Option(60.0, "--time-limit", help="Solver seconds per model."),
+        seed: int = typer.Option(0, help="Solver seed (same seed, same answer)."),
+        solver: str = typer.Option("scip", help="scip | highs | cbc | cp-sat."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress."),
+    ) -> None:
+        """Choose new sites: most people covered for K sites or a budget, or least cost for a
+        target share. Writes OUT/siting/chosen.csv, curve.csv and areas_after.csv."""
+        with user_errors():
+            try:
+                params = SolveParams(solver=solver, time_limit_s=time_limit, seed=seed)
+            except ValueError as exc:
+                raise InputError(Problem("arguments", None, None, str(exc))) from exc
+            if costs is not None and not costs.exists():
+                raise InputError(Problem(str(costs), None, None, "file not found"))
+            table = CostTable.from_file(costs) if costs is not None else None
+            with step("Loading region …", show=not quiet):
+                reg = load_region(region)
+            with step("Choosing sites …", show=not quiet):
+                plan = plan_sites(reg, add=add, budget=budget, target=target, model=model,
+                                  kinds=_split(kinds), candidates_path=candidates,
+                                  replan=replan, grid_m=grid, forbid=_split(forbid) or (),
+                                  costs=table, params=params)
+            files = write_siting(plan, out_dir)
+        if not quiet:
+            out.print(plan.summary(), highlight=False)
+            for f in files.values():
+                out.print(f"wrote {f}", highlight=False)

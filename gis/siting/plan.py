@@ -1,0 +1,222 @@
+"""Siting on a loaded region: candidates → cover sets → model → ranked sites, curve, areas.
+
+The one function the CLI (and the demo) calls; it returns tables, writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gis.coverage import coverage_of_region
+from gis.errors import InputError, Problem
+from gis.region import Region, load_outlets
+
+from .candidates import CostTable, build_candidates, grid_candidates
+from .coversets import network_cover_sets
+from .models import solve_mclp, solve_pmedian, solve_set_cover
+from .problem import InfeasibleTargetError, SitingProblem, SitingResult, SolveParams
+from .report import coverage_curve, rank_sites
+
+__all__ = ["SitingPlan", "plan_sites", "MODELS", "CHOSEN_COLUMNS", "CURVE_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+MODELS = ("mclp", "setcover", "pmedian")
+CHOSEN_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population", "rank", "cost"]
+CURVE_COLUMNS = ["sites", "cost", "covered_population", "coverage_rate"]
+
+
+@dataclass(frozen=True)
+class SitingPlan:
+    """A siting run on a region: the chosen sites, the curve, areas before/after."""
+
+    result: SitingResult
+    candidates: pd.DataFrame
+    chosen: pd.DataFrame
+    curve: pd.DataFrame
+    areas: pd.DataFrame
+    before: dict
+    after: dict
+    seconds: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """What a planner reads first."""
+        b, a = self.before, self.after
+        lines = [self.result.summary(),
+                 f"region coverage: {b['coverage_rate']:.1%} → {a['coverage_rate']:.1%} "
+                 f"(+{a['covered_population'] - b['covered_population']:,.0f} people)"]
+        for r in self.chosen.head(10).itertuples():
+            lines.append(f"  {r.rank:>2}. {r.site_id} {r.name} ({r.kind}) "
+                         f"+{r.added_population:,.0f}")
+        if len(self.chosen) > 10:
+            lines.append(f"  … and {len(self.chosen) - 10} more")
+        return "\n".join(lines)
+
+
+def _demand_circles(region: Region) -> tuple[np.ndarray, np.ndarray]:
+    pos = pd.Index(region.areas["id"]).get_indexer(region.demand["area_id"])
+    urban = region.areas["urban"].to_numpy(dtype=bool)[pos]
+    minutes = np.empty(len(pos))
+    modes = np.empty(len(pos), dtype=object)
+    for kind, circle in region.settings.circles.items():
+        sel = urban if kind == "urban" else ~urban
+        minutes[sel] = circle.minutes
+        modes[sel] = circle.mode
+    return minutes, modes
+
+
+def _check(add, budget, target, model) -> None:
+    given = [n for n, v in (("--add", add), ("--budget", budget), ("--target", target))
+             if v is not None]
+    problems = []
+    if len(given) != 1:
+        problems.append(Problem("arguments", None, None, "give exactly one of --add K, "
+                                f"--budget B or --target SHARE (got {', '.join(given) or 'none'})"))
+    if model not in MODELS:
+        problems.append(Problem("--model", None, None,
+                                f"{model!r}: expected one of {', '.join(MODELS)}"))
+    if add is not None and add < 1:
+        problems.append(Problem("--add", None, None, f"{add}: expected a whole number >= 1"))
+    if budget is not None and not budget > 0:
+        problems.append(Problem("--budget", None, None, f"{budget}: expected a number > 0"))
+    if target is not None and not 0 < target <= 1:
+        problems.append(Problem("--target", None, None, f"{target}: expected a share in (0, 1]"))
+    if model == "setcover" and target is None and not problems:
+        problems.append(Problem("--model", None, None, "setcover needs --target SHARE"))
+    if model == "pmedian" and add is None and not problems:
+        problems.append(Problem("--model", None, None, "pmedian needs --add K"))
+    if model == "mclp" and target is not None and not problems:
+        problems.append(Problem("--model", None, None, "mclp takes --add or --budget; "
+                                "--target goes with --model setcover"))
+    if problems:
+        raise InputError(problems)
+
+
+def plan_sites(region: Region, *, add: int | None = None, budget: float | None = None,
+               target: float | None = None, model: str | None = None,
+               kinds: Collection[str] | None = None, candidates_path=None,
+               replan: bool = False, grid_m: float | None = None,
+               forbid: Collection[str] = (), costs: CostTable | None = None,
+               params: SolveParams | None = None, curve_max: int = 15,
+               workers: int | None = None) -> SitingPlan:
+    """Choose new sites for ``region``.
+
+    Parameters
+    ----------
+    region
+        A loaded region; its outlets are kept (unless ``replan``), its candidates file (and
+        ``candidates_path``) gives the candidate sites.
+    add, budget, target
+        Exactly one: number of new sites, budget in cost units, or population share to cover.
+    model
+        ``mclp`` (default with ``add``/``budget``), ``setcover`` (default with ``target``) or
+        ``pmedian``.
+    kinds
+        Candidate kinds to consider (e.g. ``post_office, carrier_shop``).
+    grid_m
+        Also offer a new station on a regular grid of network nodes this far apart.
+    curve_max
+        Longest coverage curve (new sites) to compute.
+    """
+    model = model or ("setcover" if target is not None else "mclp")
+    _check(add, budget, target, model)
+    params = params or SolveParams()
+    t0 = time.perf_counter()
+    tables = []
+    for path in (region.files.get("candidates"), candidates_path):
+        if path is not None:
+            tables.append(load_outlets(path, crs=region.settings.crs, bbox=_bbox(region)))
+    cand_in = pd.concat(tables, ignore_index=True) if tables else None
+    grid = None
+    if grid_m is not None:
+        mode = region.settings.circles["rural"].mode
+        grid = grid_candidates(region.network, spacing_m=grid_m, mode=mode)
+    cands = build_candidates(region.outlets, cand_in, kinds=kinds, replan=replan, grid=grid,
+                             costs=costs, forbid=forbid)
+    if (~cands["required"] & ~cands["forbidden"]).sum() == 0:
+        raise InputError(Problem("candidates", None, "kind",
+                                 "no candidate sites to choose from"
+                                 + (f" of kinds {', '.join(sorted(kinds))}" if kinds else "")))
+    minutes, modes = _demand_circles(region)
+    dem = region.demand
+    cs = network_cover_sets(region.network, dem["lon"].to_numpy(), dem["lat"].to_numpy(),
+                            minutes, modes, cands["lon"].to_numpy(), cands["lat"].to_numpy(),
+                            max_snap_m=region.settings.max_snap_m, workers=workers)
+    t1 = time.perf_counter()
+    problem = SitingProblem(cs.times, dem["population"].to_numpy(dtype=float),
+                            cands["cost"].to_numpy(dtype=float),
+                            required=cands["required"].to_numpy(dtype=bool),
+                            forbidden=cands["forbidden"].to_numpy(dtype=bool),
+                            capacity=cands["capacity"].to_numpy(dtype=float),
+                            demand_ids=dem["id"].to_numpy(),
+                            candidate_ids=cands["site_id"].to_numpy())
+    try:
+        if model == "mclp":
+            result = solve_mclp(problem, p=add, budget=budget, params=params)
+        elif model == "setcover":
+            result = solve_set_cover(problem, target=target, params=params)
+        else:
+            result = solve_pmedian(problem, p=add, penalty_s=2 * 60 * float(minutes.max()),
+                                   params=params)
+    except InfeasibleTargetError as exc:
+        raise InputError(Problem("--target", None, None, str(exc))) from exc
+    t2 = time.perf_counter()
+    plain = SitingProblem(cs.times, problem.weights, problem.costs, required=problem.required,
+                          forbidden=problem.forbidden)
+    ranked = rank_sites(plain, result)
+    chosen = cands.iloc[ranked["index"].to_numpy()].reset_index(drop=True)
+    chosen["added_population"] = np.round(ranked["added_population"].to_numpy(), 1)
+    chosen["rank"] = ranked["rank"].to_numpy()
+    chosen = chosen[CHOSEN_COLUMNS]
+    k_max = min(max(len(result.new), add or 0), curve_max)
+    curve = coverage_curve(plain, k_max, params=params)
+    t3 = time.perf_counter()
+    areas, before, after = _areas(region, cands, result)
+    if abs(after["covered_population"] - result.covered_weight) > 1e-6 * max(
+            1.0, result.total_weight) and not problem.capacitated:
+        log.warning("siting and coverage disagree: %.1f vs %.1f people covered",
+                    result.covered_weight, after["covered_population"])
+    secs = {"cover_sets": round(t1 - t0, 3), "model": round(t2 - t1, 3),
+            "curve": round(t3 - t2, 3), "areas": round(time.perf_counter() - t3, 3)}
+    log.info("siting times: %s", secs)
+    return SitingPlan(result, cands, chosen, curve[CURVE_COLUMNS + ["status", "gap"]], areas,
+                      before, after, secs)
+
+
+def _bbox(region: Region) -> tuple[float, float, float, float]:
+    w, s, e, n = region.bbox()
+    pad = 0.02
+    return (w - pad, s - pad, e + pad, n + pad)
+
+
+def _areas(region: Region, cands: pd.DataFrame, result: SitingResult):
+    """Coverage per area before and after, computed by :mod:`gis.coverage` itself."""
+    def outlets_of(mask: np.ndarray) -> gpd.GeoDataFrame:
+        sel = cands[mask]
+        return gpd.GeoDataFrame({"id": sel["site_id"].to_numpy(), "name": sel["name"].to_numpy(),
+                                 "kind": sel["kind"].to_numpy(), "lon": sel["lon"].to_numpy(),
+                                 "lat": sel["lat"].to_numpy()},
+                                geometry=gpd.points_from_xy(sel["lon"], sel["lat"]),
+                                crs="EPSG:4326")
+
+    before = coverage_of_region(region)
+    after = coverage_of_region(region, outlets=outlets_of(result.open))
+    a, b = after.areas, before.areas
+    table = pd.DataFrame({
+        "area_id": a["area_id"], "name": a["name"], "urban": a["urban"],
+        "population": a["population"],
+        "covered_before": b.set_index("area_id").loc[a["area_id"], "covered_population"].to_numpy(),
+        "covered_after": a["covered_population"],
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["rate_before"] = np.round(table["covered_before"] / table["population"], 4)
+        table["rate_after"] = np.round(table["covered_after"] / table["population"], 4)
+    table["gain"] = table["covered_after"] - table["covered_before"]
+    return table, before.total, after.total
