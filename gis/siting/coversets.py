@@ -78,16 +78,29 @@ def _run_chunk(args: tuple[np.ndarray, np.ndarray, float]) -> tuple[np.ndarray, 
     nodes, min_off, limit = args
     g, tnodes, tbudget, pot = (_SHARED["g"], _SHARED["tnodes"], _SHARED["tbudget"],
                                _SHARED["pot"])
-    dist = dijkstra(g, directed=True, indices=nodes, limit=limit)
-    d = dist[:, tnodes] - pot[tnodes][None, :] + pot[nodes][:, None]
+    dist = dijkstra(g, directed=True, indices=nodes, limit=limit)[:, tnodes]
+    d = dist - pot[tnodes][None, :] + pot[nodes][:, None]
     ok = d <= tbudget[None, :] - min_off[:, None] + _EPS
     a, b = np.nonzero(ok)
     return a.astype(np.int64), b.astype(np.int64), d[a, b]
 
 
-def _chunks(nodes: np.ndarray, min_off: np.ndarray, limit_of: np.ndarray,
-            size: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    order = np.argsort(limit_of, kind="stable")  # similar limits share a chunk
+def _zorder(xy: np.ndarray) -> np.ndarray:
+    """Morton (Z-order) key of points: nearby points get nearby keys."""
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    q = ((xy - lo) / np.maximum(hi - lo, 1e-9) * 65535).astype(np.uint64)
+    key = np.zeros(len(xy), dtype=np.uint64)
+    for bit in range(16):
+        for dim in range(2):
+            key |= ((q[:, dim] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + dim)
+    return key
+
+
+def _chunks(nodes: np.ndarray, min_off: np.ndarray, limit_of: np.ndarray, size: int,
+            key: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    # nearby sources share a chunk (small union of reach) when positions are known,
+    # else similar limits do
+    order = np.argsort(limit_of if key is None else key, kind="stable")
     out = []
     for s in range(0, len(order), size):
         sel = order[s:s + size]
@@ -98,7 +111,7 @@ def _chunks(nodes: np.ndarray, min_off: np.ndarray, limit_of: np.ndarray,
 def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset_s: np.ndarray,
                  target_nodes: np.ndarray, target_budget_s: np.ndarray, *,
                  chunk_size: int = 32, workers: int | None = None,
-                 prune: bool = True) -> sp.csr_array:
+                 prune: bool = True, node_xy: np.ndarray | None = None) -> sp.csr_array:
     """Targets × sources seconds (network + source offset) for pairs within each target's budget.
 
     With ``prune`` (the default) each search settles only nodes on some demand → candidate
@@ -123,6 +136,8 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
         Worker processes (default: the usable CPUs, at most 2); 1 runs in this process.
     prune
         Reweight by the demand-side potential (see above); ``False`` for plain bounded runs.
+    node_xy
+        ``(n_nodes, 2)`` projected coordinates: chunks then hold nearby sources (Z-order).
 
     Returns
     -------
@@ -153,7 +168,8 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
         pot = np.zeros(graph_t.shape[0])
     limit_of = bmax - smin - pot[snodes]
     live = np.isfinite(limit_of) & (limit_of >= 0)
-    chunks = _chunks(snodes[live], smin[live], limit_of[live], chunk_size)
+    key = None if node_xy is None else _zorder(np.asarray(node_xy, float)[snodes[live]])
+    chunks = _chunks(snodes[live], smin[live], limit_of[live], chunk_size, key)
     live_idx = np.flatnonzero(live)
     n_workers = workers if workers is not None else min(2, len(os.sched_getaffinity(0)))
     n_workers = max(1, min(n_workers, len(chunks)))
@@ -291,7 +307,8 @@ def network_cover_sets(network, demand_lon: np.ndarray, demand_lat: np.ndarray,
         budget = np.where(ok, minutes[sel] * 60.0 + ROUND_SLACK_S - ds.access_s, -1.0)
         t1 = time.perf_counter()
         m = cover_matrix(network.graph_T(mode), cs.node, cs.access_s, ds.node, budget,
-                         chunk_size=chunk_size, workers=workers)
+                         chunk_size=chunk_size, workers=workers,
+                         node_xy=np.column_stack([network.x, network.y]))
         stats[mode] = {"demand": len(sel), "pairs": int(m.nnz),
                        "seconds": round(time.perf_counter() - t1, 3)}
         coo = m.tocoo()
