@@ -93,7 +93,7 @@ class MapOptions:
     tiles: str = "osm"
     tianditu_key: str | None = None
     max_outlet_circles: int = 500
-    simplify_m: float = 8.0
+    simplify_m: float = 12.0
 
     def __post_init__(self) -> None:
         if self.lang not in ("zh", "en"):
@@ -242,6 +242,34 @@ def _roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def encode_polylines(lines: np.ndarray) -> list[str]:
+    """Lines (shapely, lon/lat) → Google encoded-polyline strings (precision 1e-5), vectorised.
+
+    About 5 bytes per point instead of about 20 in GeoJSON; decoded by ``BM.decode``.
+    """
+    lines = np.asarray(lines)
+    if len(lines) == 0:
+        return []
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    ll = np.round(coords[:, ::-1] * 1e5).astype(np.int64)  # (lat, lon)
+    d = ll.copy()
+    same = np.r_[False, idx[1:] == idx[:-1]]
+    d[same] = ll[same] - ll[np.flatnonzero(same) - 1]  # first point absolute, then deltas
+    v = d.ravel()
+    z = (v << 1) ^ (v >> 63)  # zig-zag
+    nbits = np.where(z > 0, np.floor(np.log2(np.maximum(z, 1))).astype(int) + 1, 1)
+    nchunk = (nbits + 4) // 5
+    k = np.arange(7)
+    chunks = (z[:, None] >> (5 * k[None, :])) & 31
+    chunks = chunks | np.where(k[None, :] < nchunk[:, None] - 1, 0x20, 0)
+    chars = (chunks + 63).astype(np.uint8)
+    flat = chars[k[None, :] < nchunk[:, None]].tobytes().decode("ascii")
+    per_point = nchunk.reshape(-1, 2).sum(axis=1)
+    per_line = np.bincount(idx, weights=per_point, minlength=len(lines)).astype(np.int64)
+    ends = np.cumsum(per_line)
+    return [flat[e - n:e] for e, n in zip(ends.tolist(), per_line.tolist(), strict=True)]
+
+
 def _transform(gdf: gpd.GeoDataFrame, *, gcj02: bool, simplify_deg: float = 0.0,
                digits: int = 5) -> gpd.GeoDataFrame:
     """Simplify, shift to GCJ-02 when the tiles need it, and round to ~1 m."""
@@ -267,13 +295,25 @@ def _geojson(gdf: gpd.GeoDataFrame, fields: list[str]) -> dict:
 
 
 # ------------------------------------------------------------------------------ folium parts
+def safe_json(obj: object) -> str:
+    """JSON to paste into a page script: compact, UTF-8, safe inside ``<script>`` and Jinja.
+
+    branca re-parses every rendered script as a Jinja template, so ``{{``, ``{%`` and ``{#``
+    (possible in encoded polylines or in a name) are written as JSON ``\\u`` escapes.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for a, b in (("</", "<\\/"), ("<!--", "<\\u0021--"), ("{{", "{\\u007b"),
+                 ("{%", "{\\u0025"), ("{#", "{\\u0023")):
+        text = text.replace(a, b)
+    return text
+
 class _GeoLayer(folium.GeoJson):
     """A GeoJSON layer whose style, points and popups are the functions in assets/bianmin.js."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.geoJson(null, {{ this.js_options }});
-        {{ this.get_name() }}.addData({{ this.data|tojson }});
+        {{ this.get_name() }}.addData({{ this.data_js }});
         {% endmacro %}
     """)
 
@@ -284,6 +324,7 @@ class _GeoLayer(folium.GeoJson):
         if not interactive:
             opts.append("interactive: false")
         self.js_options = "{" + ", ".join(opts) + "}"
+        self.data_js = safe_json(self.data)
 
 
 class _Search(JSCSSMixin, MacroElement):
@@ -294,7 +335,7 @@ class _Search(JSCSSMixin, MacroElement):
         var {{ this.get_name() }} = new L.Control.Search({
             layer: {{ this.layer.get_name() }}, propertyName: "name", initial: false,
             zoom: 16, collapsed: false, position: "topleft", autoCollapse: true,
-            textPlaceholder: {{ this.placeholder|tojson }}, textErr: {{ this.not_found|tojson }},
+            textPlaceholder: {{ this.placeholder_js }}, textErr: {{ this.not_found_js }},
             marker: false, firstTipSubmit: true, autoResize: false
         });
         {{ this.get_name() }}.on("search:locationfound", function (e) {
@@ -311,8 +352,26 @@ class _Search(JSCSSMixin, MacroElement):
         super().__init__()
         self._name = "OutletSearch"
         self.layer = layer
-        self.placeholder = placeholder
-        self.not_found = not_found
+        self.placeholder_js = safe_json(placeholder)
+        self.not_found_js = safe_json(not_found)
+
+
+class _Roads(MacroElement):
+    """The region's own roads as encoded polylines on the canvas (the base map for tiles none)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        BM.roads({{ this._parent.get_name() }}, {{ this.data_js }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, roads: gpd.GeoDataFrame) -> None:
+        super().__init__()
+        self._name = "Roads"
+        major = roads["major"].to_numpy(bool)
+        geoms = roads.geometry.values
+        self.data_js = safe_json({"major": encode_polylines(geoms[major]),
+                                  "minor": encode_polylines(geoms[~major])})
 
 
 class _Init(MacroElement):
@@ -419,8 +478,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         'maximum-scale=1.0, user-scalable=no" />'), name="viewport")
     kinds = list(pd.unique(layers["outlets"]["kind"]))
     cfg = _config(region, lang, kinds, prop is not None, tiles)
-    cfg_json = json.dumps(cfg, ensure_ascii=False).replace("</", "<\\/")  # no early </script>
-    root.header.add_child(Element(f"<script>window.BM_CONFIG = {cfg_json};</script>"),
+    root.header.add_child(Element(f"<script>window.BM_CONFIG = {safe_json(cfg)};</script>"),
                           name="bm_config")
 
     for t in tiles.layers:
@@ -437,7 +495,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         return layer
 
     if "roads" in layers:
-        add("roads", {"style": "BM.roadStyle"}, control=False, interactive=False)
+        _Roads(layers["roads"]).add_to(m)
     add("areas", {"style": "BM.areaStyle", "onEachFeature": "BM.areaEach"}, simplify=True)
     if len(layers["circles"]) <= options.max_outlet_circles:
         add("circles", {"style": "BM.circleStyle"}, simplify=True, interactive=False)

@@ -113,6 +113,31 @@
                                     : { color: "#b5b5b5", weight: 1, opacity: 0.8 };
   };
 
+  // Google's encoded-polyline format (precision 1e-5): the roads of a region in a few 100 kB
+  BM.decode = function (str) {
+    var out = [], i = 0, lat = 0, lon = 0;
+    while (i < str.length) {
+      var vals = [0, 0];
+      for (var k = 0; k < 2; k++) {
+        var shift = 0, result = 0, b;
+        do { b = str.charCodeAt(i++) - 63; result |= (b & 31) << shift; shift += 5; }
+        while (b >= 32);
+        vals[k] = (result & 1) ? ~(result >> 1) : (result >> 1);
+      }
+      lat += vals[0]; lon += vals[1];
+      out.push([lat * 1e-5, lon * 1e-5]);
+    }
+    return out;
+  };
+  BM.roads = function (map, data) {
+    ["minor", "major"].forEach(function (cls) {
+      if (!data[cls] || !data[cls].length) { return; }
+      var style = BM.roadStyle({ properties: { major: cls === "major" } });
+      style.interactive = false;
+      L.polyline(data[cls].map(BM.decode), style).addTo(map);
+    });
+  };
+
   BM.legend = function (map) {
     var c = cfg();
     var ctl = L.control({ position: "bottomright" });

@@ -1,0 +1,151 @@
+"""Benchmark: the service map for 2,000 outlets and 20,000 demand points.
+
+Builds a synthetic region (jittered-grid roads from :mod:`gis.synthetic`, outlets on road nodes,
+uniform demand points, 5×5 areas), computes coverage and the real circle polygons, writes the map
+and opens it from ``file://`` in headless Chromium (Debian's ``/usr/bin/chromium`` through
+Playwright). Reports the page size (index.html and everything the page loads) and the time from
+navigation start until every outlet marker is on the page.
+
+    python benchmarks/bench_map.py             # 2,000 outlets, 20,000 demand points, tiles none and osm
+    python benchmarks/bench_map.py --quick     # 200 outlets, 2,000 points (test suite)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gis.circles import service_circles  # noqa: E402
+from gis.coverage import compute_coverage  # noqa: E402
+from gis.region import Region, RegionSettings  # noqa: E402
+from gis.synthetic import grid_network  # noqa: E402
+from maps import MapOptions, write_map  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+KINDS = ["community_station", "community_station", "community_station", "township_centre",
+         "post_office", "bank", "carrier_shop", "service_hall"]
+
+
+def synthetic_region(n_nodes: int, n_outlets: int, n_demand: int, seed: int = 0) -> Region:
+    """A region of synthetic roads with outlets, demand points and a 5×5 grid of areas."""
+    rng = np.random.default_rng(seed)
+    net = grid_network(n_nodes, seed=seed)
+    nodes = rng.choice(np.flatnonzero(net.nodes_in("walk")), n_outlets, replace=False)
+    olon, olat = net.lon[nodes], net.lat[nodes]
+    kinds = [KINDS[i % len(KINDS)] for i in range(n_outlets)]
+    outlets = gpd.GeoDataFrame({
+        "id": [f"O{i:04d}" for i in range(n_outlets)],
+        "name": [f"幸福街道第{i:04d}号便民服务站" for i in range(n_outlets)],
+        "kind": kinds, "lon": olon, "lat": olat,
+        "address": [f"示例区幸福路{i}号" for i in range(n_outlets)],
+        "phone": [f"028-8{i:07d}" for i in range(n_outlets)],
+        "hours": "周一至周五 09:00-12:00, 13:30-17:30",
+        "services": "社保卡;医保缴费;居住证;老年证;代办帮办",
+        "illustrative": True,
+    }, geometry=gpd.points_from_xy(olon, olat), crs=4326)
+    w, s, e, n = net.lon.min(), net.lat.min(), net.lon.max(), net.lat.max()
+    side = 5
+    xs, ys = np.linspace(w, e, side + 1), np.linspace(s, n, side + 1)
+    boxes, ids = [], []
+    for i in range(side):
+        for j in range(side):
+            boxes.append(shapely.box(xs[j], ys[i], xs[j + 1], ys[i + 1]))
+            ids.append(f"A{i * side + j:02d}")
+    areas = gpd.GeoDataFrame({"id": ids, "name": [f"街道{k}" for k in ids],
+                              "urban": rng.random(len(ids)) < 0.6}, geometry=boxes, crs=4326)
+    dlon, dlat = rng.uniform(w, e, n_demand), rng.uniform(s, n, n_demand)
+    ax = np.minimum(((dlon - w) / (e - w) * side).astype(int), side - 1)
+    ay = np.minimum(((dlat - s) / (n - s) * side).astype(int), side - 1)
+    demand = gpd.GeoDataFrame({"id": [f"D{i}" for i in range(n_demand)], "lon": dlon,
+                               "lat": dlat, "population": rng.integers(20, 800, n_demand) * 1.0,
+                               "area_id": [ids[k] for k in ay * side + ax]},
+                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
+    return Region(path=Path("."), settings=RegionSettings(name="合成测试区 synthetic"),
+                  network=net, outlets=outlets, demand=demand, areas=areas, files={})
+
+
+def time_to_markers(index: Path, n_markers: int) -> dict:
+    """Open the page from disk; ms from navigation start until all markers are there."""
+    from playwright.sync_api import sync_playwright
+
+    folder = index.parent.resolve().as_uri()
+    loaded: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("request", lambda r: loaded.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(index.resolve().as_uri(), wait_until="commit")
+        page.wait_for_function(
+            f"window.BM_READY === true && "
+            f"document.querySelectorAll('.bm-outlet').length >= {n_markers}", timeout=60_000,
+            polling=50)
+        ms = page.evaluate("performance.now()")
+        browser.close()
+    local = [u for u in loaded if u.startswith(folder)]
+    size = sum((index.parent / u[len(folder) + 1:]).stat().st_size for u in local)
+    return {"markers_shown_ms": round(ms), "loaded_bytes": size,
+            "outside_requests": len(loaded) - len(local), "js_errors": len(errors)}
+
+
+def run(n_nodes: int, n_outlets: int, n_demand: int, tiles: str) -> dict:
+    t0 = time.perf_counter()
+    region = synthetic_region(n_nodes, n_outlets, n_demand)
+    cov = compute_coverage(region.network, region.settings, region.outlets, region.demand,
+                           pd.DataFrame(region.areas))
+    t1 = time.perf_counter()
+    circles = service_circles(region.network, region.settings, region.outlets, region.demand,
+                              region.areas)
+    t2 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        sm = write_map(region, cov, circles, tmp, options=MapOptions(tiles=tiles))
+        t3 = time.perf_counter()
+        index = Path(tmp) / "map" / "index.html"
+        r = {"nodes": region.network.n_nodes, "outlets": n_outlets, "demand_points": n_demand,
+             "tiles": tiles, "uncovered_points": len(sm.layers["uncovered"]),
+             "setup_coverage_s": round(t1 - t0, 1), "circles_s": round(t2 - t1, 1),
+             "write_map_s": round(t3 - t2, 2), "index_html_bytes": index.stat().st_size}
+        r.update(time_to_markers(index, n_outlets))
+    r["under_3mb"] = r["loaded_bytes"] < 3_000_000
+    r["under_2s"] = r["markers_shown_ms"] < 2000
+    return r
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="200 outlets, 2,000 points")
+    ap.add_argument("--nodes", type=int, default=40_000)
+    ap.add_argument("--outlets", type=int, default=2_000)
+    ap.add_argument("--demand", type=int, default=20_000)
+    ap.add_argument("--tiles", default="none,osm")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.nodes, args.outlets, args.demand, args.tiles = 5_000, 200, 2_000, "none"
+    results = []
+    for tiles in args.tiles.split(","):
+        r = run(args.nodes, args.outlets, args.demand, tiles)
+        results.append(r)
+        print(json.dumps(r, ensure_ascii=False), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    ok = all(r["outside_requests"] == 0 or r["tiles"] != "none" for r in results)
+    return 0 if ok and all(r["js_errors"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
