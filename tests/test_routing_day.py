@@ -85,7 +85,8 @@ def test_routes_command_writes_everything(tmp_path: Path) -> None:
     from bianmin.cli import app
 
     res = CliRunner().invoke(app, [
-        "routes", "--region", REGION, "--out", str(tmp_path), "--time-limit", "1", "--date", "2026-11-26",
+        "routes", "--region", REGION, "--out", str(tmp_path), "--time-limit", "1",
+        "--date", "2026-11-26",
         "--demo-errands", "8", "--demo-runners", "2", "--no-pdf", "--quiet"])
     assert res.exit_code == 0, res.output
     d = tmp_path / "routes"
@@ -104,7 +105,8 @@ def test_routes_command_bad_input_exits_2(tmp_path: Path) -> None:
     bad.write_text("id,kind,pickup_lon,pickup_lat,service_minutes,priority,pickup_earliest,"
                    "pickup_latest\nE1,home_visit,104.07,30.68,10,2,11:00,09:00\n",
                    encoding="utf-8")
-    res = CliRunner().invoke(app, ["routes", "--region", REGION, "--errands", str(bad), "--out", str(tmp_path),
-                                   "--time-limit", "1", "--no-pdf", "--quiet"])
+    res = CliRunner().invoke(app, ["routes", "--region", REGION, "--errands", str(bad),
+                                   "--out", str(tmp_path), "--time-limit", "1", "--no-pdf",
+                                   "--quiet"])
     assert res.exit_code == 2
     assert "row 1" in res.output and "pickup_latest" in res.output
