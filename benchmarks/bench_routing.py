@@ -182,7 +182,8 @@ def bench_instances(folder: Path, names: list[str], limits: list[float], *, work
                     pyvrp: bool) -> list[dict]:
     """Run both solvers on each instance at each limit; print a markdown row per run."""
     rows = []
-    print("| instance | limit s | BKS veh / dist | ours veh / dist / gap | PyVRP veh / dist / gap |")
+    print("| instance | limit s | BKS veh / dist | ours veh / dist / gap "
+          "| PyVRP veh / dist / gap |")
     print("| --- | --- | --- | --- | --- |")
     for name in names:
         inst = load(folder, name)

@@ -81,7 +81,8 @@ def demo_errands(outlets: pd.DataFrame, demand: pd.DataFrame, *, n: int = 60,
         if kind == "home_visit":
             row.update(pickup_lon=here[0], pickup_lat=here[1])
         elif kind == "pickup_to_hall":
-            row.update(pickup_lon=here[0], pickup_lat=here[1], hall_id=_near(outlets, lon, lat, rng),
+            row.update(pickup_lon=here[0], pickup_lat=here[1],
+                       hall_id=_near(outlets, lon, lat, rng),
                        delivery_earliest=fmt_hhmm(d0), delivery_latest=fmt_hhmm(d1))
         elif kind == "hall_to_home":
             row.update(delivery_lon=here[0], delivery_lat=here[1],

@@ -74,7 +74,8 @@ def haversine_m(lonlat_a: np.ndarray, lonlat_b: np.ndarray) -> np.ndarray:
     b = np.radians(np.asarray(lonlat_b, dtype=float))
     dlon = a[:, None, 0] - b[None, :, 0]
     dlat = a[:, None, 1] - b[None, :, 1]
-    h = np.sin(dlat / 2) ** 2 + np.cos(a[:, None, 1]) * np.cos(b[None, :, 1]) * np.sin(dlon / 2) ** 2
+    coslat = np.cos(a[:, None, 1]) * np.cos(b[None, :, 1])
+    h = np.sin(dlat / 2) ** 2 + coslat * np.sin(dlon / 2) ** 2
     return 2 * EARTH_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 

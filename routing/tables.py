@@ -321,7 +321,8 @@ def errands_from_frame(df: pd.DataFrame, *, file: str = "errands", hall_ids: Ite
         pri = c.num(i, rec, "priority", lo=1, hi=3, integer=True)
         skill = rec.get("skill", "")
         if skill and skill not in vocab:
-            c.add(i, "skill", f"unknown skill {skill!r}: expected one of {', '.join(sorted(vocab))}")
+            c.add(i, "skill",
+                  f"unknown skill {skill!r}: expected one of {', '.join(sorted(vocab))}")
         if len(c.problems) > n0:
             continue
         out.append(Errand(
