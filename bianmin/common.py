@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gis.errors import BianminError, InputError
 
@@ -36,13 +37,15 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        console.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, markup=True)
+        # soft_wrap: the reason stays on one line whatever the terminal width (scripts read it)
+        console.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False,
+                      soft_wrap=True)
         if len(exc.problems) > 1:
             for p in exc.problems[1:20]:
-                console.print(f"  - {p}", highlight=False, markup=False)
+                console.print(f"  - {p}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except BianminError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FAILURE) from None
 
 
