@@ -133,7 +133,8 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
     chunk_size
         Sources per Dijkstra call.
     workers
-        Worker processes (default: the usable CPUs, at most 2); 1 runs in this process.
+        Worker processes (default: up to 2 of the usable CPUs when the work is large enough
+        to pay for a pool); 1 runs in this process.
     prune
         Reweight by the demand-side potential (see above); ``False`` for plain bounded runs.
     node_xy
@@ -171,8 +172,10 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
     key = None if node_xy is None else _zorder(np.asarray(node_xy, float)[snodes[live]])
     chunks = _chunks(snodes[live], smin[live], limit_of[live], chunk_size, key)
     live_idx = np.flatnonzero(live)
-    n_workers = workers if workers is not None else min(2, len(os.sched_getaffinity(0)))
-    n_workers = max(1, min(n_workers, len(chunks)))
+    if workers is None:  # processes pay off only for real work (a pool costs ~0.1 s)
+        small = len(snodes) * graph_t.shape[0] < 5_000_000
+        workers = 1 if small else min(2, len(os.sched_getaffinity(0)))
+    n_workers = max(1, min(workers, len(chunks)))
     t0 = time.perf_counter()
     tasks = [(c[0], c[1], c[2]) for c in chunks]
     if n_workers == 1:
