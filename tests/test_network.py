@@ -137,8 +137,8 @@ def test_graphml_input_matches_osm_input(tmp_path):
 
     from gis.osmread import graph_from_osm_file
 
-    src = DATA / "chengdu" / "roads.osm.bz2"
-    G = graph_from_osm_file(src)
+    G = graph_from_osm_file(DATA / "chengdu" / "roads.osm.bz2")
+    G = G.subgraph(list(G.nodes)[:2500]).copy()  # a small piece keeps the test quick
     ox.save_graphml(G, tmp_path / "roads.graphml")
     a = RoadNetwork.from_graph(G)
     b = RoadNetwork.from_osm_file(tmp_path / "roads.graphml", cache_dir=tmp_path)
