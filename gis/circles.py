@@ -112,7 +112,11 @@ def _reached_samples(network: RoadNetwork, mode: str, left_s: np.ndarray,
                      step_m: float, cap_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample points on the reached parts of the mode's edges, with the walk left there (m).
 
-    ``left_s`` is the time left at every node (negative or NaN: not reached).
+    ``left_s`` is the time left at every node (negative or NaN: not reached). Edges with the
+    whole capped walk left at both ends are sampled every ``cap_m / 2`` only: discs of radius
+    ``cap_m`` that far apart still cover the strip ``cap_m · √3/2`` wide beside the road, and
+    the cells between samples are painted by the widening (this halves the samples of a big
+    e-bike circle).
     """
     u, v, sec, length = network.edges(mode)
     lv = left_s[v]
@@ -120,7 +124,9 @@ def _reached_samples(network: RoadNetwork, mode: str, left_s: np.ndarray,
     u, v, sec, length, lv = u[ok], v[ok], sec[ok], length[ok], lv[ok]
     frac = np.minimum(1.0, lv / np.maximum(sec, 1e-9))
     covered_m = length * frac
-    k = np.maximum(np.ceil(covered_m / step_m).astype(np.int64), 0) + 1  # samples per edge
+    full = (lv - sec) * network.speeds.walk_ms >= cap_m  # even the far end keeps the whole walk
+    step = np.where(full & (cap_m > 2 * step_m), cap_m / 2, step_m)
+    k = np.maximum(np.ceil(covered_m / step).astype(np.int64), 0) + 1  # samples per edge
     edge = np.repeat(np.arange(len(u)), k)
     start = np.cumsum(k) - k
     j = np.arange(len(edge)) - start[edge]
