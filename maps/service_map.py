@@ -499,6 +499,8 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     add("areas", {"style": "BM.areaStyle", "onEachFeature": "BM.areaEach"}, simplify=True)
     if len(layers["circles"]) <= options.max_outlet_circles:
         add("circles", {"style": "BM.circleStyle"}, simplify=True, interactive=False)
+    else:  # too many to draw one by one: the merged circle of each kind, same colours
+        add("circles_by_kind", {"style": "BM.circleStyle"}, simplify=True, interactive=False)
     add("network_circle", {"style": "BM.networkStyle"}, simplify=True, interactive=False)
     add("uncovered", {"pointToLayer": "BM.uncoveredPoint", "onEachFeature": "BM.uncoveredEach"})
     if prop is not None:

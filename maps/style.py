@@ -38,6 +38,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "title": ("政务服务地图", "Government service map"),
     "outlets": ("服务网点", "Service outlets"),
     "circles": ("服务圈(各网点)", "Service circles (per outlet)"),
+    "circles_by_kind": ("服务圈(按类型)", "Service circles (by kind)"),
     "network_circle": ("服务圈合计", "All service circles"),
     "uncovered": ("圈外人口", "People outside their circle"),
     "areas": ("各区域覆盖率", "Coverage rate by area"),

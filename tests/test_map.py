@@ -81,7 +81,9 @@ def test_folder_is_self_contained(built):
         gj = json.loads((d / f"{key}.geojson").read_text(encoding="utf-8"))
         assert gj["type"] == "FeatureCollection"
     assert (d / "assets" / "LICENSES.md").is_file()
-    assert "cdn" not in html.lower() and "bootstrap" not in html.lower()
+    for host in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "code.jquery.com",
+                 "bootstrapcdn.com", "unpkg.com"):
+        assert host not in html
     assert "OpenStreetMap" in html
     assert not list(d.parent.glob(".map.*"))
 
@@ -168,6 +170,16 @@ def test_tianditu_needs_a_key(built, monkeypatch):
     html = sm.map.get_root().render()
     check_offline(html, allowed_hosts=sm.tiles.hosts)
     assert "LAYER=vec" in html and "LAYER=eva" in html and "tk=abc123" in html
+
+
+def test_many_outlets_draw_circles_by_kind(built):
+    """Past max_outlet_circles the page draws each kind's merged circle instead."""
+    sm = build_map(built["region"], built["coverage"], built["circles"],
+                   options=MapOptions(tiles="none", max_outlet_circles=3))
+    kinds = _layer(sm, "服务圈(按类型)")
+    assert len(kinds["features"]) == built["region"].outlets["kind"].nunique()
+    with pytest.raises(KeyError):
+        _layer(sm, "服务圈(各网点)")
 
 
 def test_english_labels(built):
