@@ -21,6 +21,7 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from .problem import (
+    SCIP_TUNED,
     InfeasibleTargetError,
     Reduced,
     SitingProblem,
@@ -50,12 +51,16 @@ class _Mip:
             raise SolverError(f"OR-Tools has no {params.solver} backend in this build")
         self.s.SetTimeLimit(int(math.ceil(params.time_limit_s * 1000)))
         self.s.SetNumThreads(params.workers)
+        text = ""
         if params.solver == "scip":
-            self.s.SetSolverSpecificParametersAsString(
-                f"randomization/randomseedshift = {params.seed}\n"
-                f"randomization/permutationseed = {params.seed}\n")
+            text = (f"randomization/randomseedshift = {params.seed}\n"
+                    f"randomization/permutationseed = {params.seed}\n")
+            text += SCIP_TUNED if params.solver_params is None else ""
         elif params.solver == "highs":
-            self.s.SetSolverSpecificParametersAsString(f"random_seed = {params.seed}\n")
+            text = f"random_seed = {params.seed}\n"
+        text += params.solver_params or ""
+        if text and not self.s.SetSolverSpecificParametersAsString(text):
+            raise SolverError(f"{params.solver} rejected the parameters: {text!r}")
 
     def solve(self) -> tuple[str, float, float]:
         mp = pywraplp.MPSolverParameters()
@@ -392,7 +397,8 @@ def _solve_capacitated(problem: SitingProblem, *, p: int | None, budget: float |
     """MCLP with capacities: demand is allocated (fractionally) to open sites within reach."""
     if params.solver == "cp-sat":
         params = SolveParams(solver="scip", time_limit_s=params.time_limit_s, seed=params.seed,
-                             workers=params.workers, rel_gap=params.rel_gap)
+                             workers=params.workers, rel_gap=params.rel_gap,
+                             solver_params=params.solver_params)
     t0 = time.perf_counter()
     cand, g, gw, gl, rows, group_rows, stats = _allocation(problem, data_in_cover=False)
     mip, x, z, rows_of = _build_allocation(problem, params, cand, g, gl, p, budget)
@@ -429,7 +435,8 @@ def solve_pmedian(problem: SitingProblem, *, p: int, penalty_s: float | None = N
     params = params or SolveParams()
     if params.solver == "cp-sat":
         params = SolveParams(solver="scip", time_limit_s=params.time_limit_s, seed=params.seed,
-                             workers=params.workers, rel_gap=params.rel_gap)
+                             workers=params.workers, rel_gap=params.rel_gap,
+                             solver_params=params.solver_params)
     if p < 0:
         raise ValueError(f"`p` must be >= 0, got {p}.")
     t0 = time.perf_counter()
