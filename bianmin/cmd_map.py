@@ -14,7 +14,7 @@ from gis.errors import InputError, Problem
 from gis.io import read_table
 from gis.region import Region, load_region
 from maps import MapOptions, ServiceMap, write_map
-from maps.service_map import PROPOSAL_COLUMNS
+from maps.layers import PROPOSAL_COLUMNS
 
 from .common import out, step, user_errors
 

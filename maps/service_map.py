@@ -25,7 +25,6 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, LocateControl
@@ -34,9 +33,22 @@ from folium.template import Template
 from gis.circles import ServiceCircles
 from gis.coords import wgs84_to_gcj02
 from gis.coverage import CoverageResult
-from gis.errors import InputError, Problem
 from gis.region import Region
 
+from .layers import (
+    LAYER_FIELDS,
+    PROPOSAL_COLUMNS,
+    areas_layer,
+    circle_label,
+    encode_polylines,
+    outlets_layer,
+    proposals_layer,
+    roads_layer,
+    text,
+    to_geojson,
+    transform,
+    uncovered_layer,
+)
 from .style import (
     KIND_STYLE,
     PROPOSAL_COLOUR,
@@ -44,8 +56,6 @@ from .style import (
     TEXT,
     icon_svg,
     kind_label,
-    mode_label,
-    rate_colour,
 )
 from .tiles import TileChoice, tile_choice
 from .vendor import LEAFLET_CSS, LEAFLET_JS, check_offline, copy_assets, localise
@@ -53,22 +63,6 @@ from .vendor import LEAFLET_CSS, LEAFLET_JS, check_offline, copy_assets, localis
 __all__ = ["MapOptions", "ServiceMap", "build_map", "write_map", "PROPOSAL_COLUMNS"]
 
 log = logging.getLogger(__name__)
-
-PROPOSAL_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population", "rank"]
-#: The only properties each layer may carry (a guard against personal data slipping in).
-LAYER_FIELDS: dict[str, list[str]] = {
-    "outlets": ["id", "name", "kind", "address", "phone", "hours", "services", "illustrative",
-                "circle_label", "minutes", "mode", "population"],
-    "circles": ["outlet_id", "kind", "minutes", "mode", "population"],
-    "circles_by_kind": ["kind", "outlets", "population"],
-    "network_circle": ["outlets", "population"],
-    "areas": ["id", "name", "urban", "population", "covered_population", "coverage_rate",
-              "fill"],
-    "uncovered": ["population", "minutes", "circle_label", "area"],
-    "proposals": ["site_id", "name", "kind", "added_population", "rank"],
-    "roads": ["major"],
-}
-
 
 @dataclass(frozen=True)
 class MapOptions:
@@ -127,173 +121,6 @@ class ServiceMap:
                 f"{n.get('proposals', 0)} proposals{where}")
 
 
-# ------------------------------------------------------------------------------ layers
-def _t(key: str, lang: str) -> str:
-    pair = TEXT[key]
-    return pair[0] if lang == "zh" else pair[1]
-
-
-def _circle_label(minutes, mode, lang: str) -> str:
-    if minutes is None or minutes != minutes:
-        return ""
-    unit = "分钟" if lang == "zh" else "min"
-    sep = "" if lang == "zh" else " "
-    return f"{float(minutes):g}{sep if lang == 'en' else ' '}{unit}{sep}{mode_label(mode, lang)}"
-
-
-def _outlets_layer(region: Region, circles: ServiceCircles, lang: str) -> gpd.GeoDataFrame:
-    c = circles.outlets
-    det = pd.DataFrame(region.outlets.drop(columns="geometry"))
-    det = det.drop_duplicates("id").set_index("id")
-    ids = c["outlet_id"].to_numpy()
-    lon = det["lon"].reindex(ids).to_numpy(float) if "lon" in det else np.full(len(ids), np.nan)
-    lat = det["lat"].reindex(ids).to_numpy(float) if "lat" in det else np.full(len(ids), np.nan)
-    miss = ~np.isfinite(lon)
-    if miss.any():
-        raise InputError(Problem("outlets", None, "id",
-                                 f"{int(miss.sum())} circle outlet(s) are not in the region's "
-                                 f"outlets table, e.g. {ids[miss][0]!r}"))
-
-    def col(name: str) -> np.ndarray:
-        if name not in det:
-            return np.full(len(ids), "", dtype=object)
-        return det[name].reindex(ids).fillna("").astype(str).to_numpy(dtype=object)
-
-    illus = (det["illustrative"].reindex(ids).fillna(False).astype(bool).to_numpy()
-             if "illustrative" in det else np.zeros(len(ids), dtype=bool))
-    out = gpd.GeoDataFrame({
-        "id": ids, "name": c["name"].astype(str).to_numpy(), "kind": c["kind"].to_numpy(),
-        "address": col("address"), "phone": col("phone"), "hours": col("hours"),
-        "services": col("services"), "illustrative": illus,
-        "circle_label": [_circle_label(m, md, lang) for m, md in zip(c["minutes"], c["mode"],
-                                                                     strict=True)],
-        "minutes": c["minutes"].to_numpy(float), "mode": c["mode"].to_numpy(),
-        "population": np.round(c["population"].to_numpy(float)),
-    }, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    return out
-
-
-def _areas_layer(region: Region, coverage: CoverageResult) -> gpd.GeoDataFrame:
-    a = region.areas[["id", "name", "urban", "geometry"]].merge(
-        coverage.areas[["area_id", "population", "covered_population", "coverage_rate"]],
-        left_on="id", right_on="area_id", how="left").drop(columns="area_id")
-    a["fill"] = [rate_colour(float(r)) for r in a["coverage_rate"].fillna(np.nan)]
-    return gpd.GeoDataFrame(a, geometry="geometry", crs=4326)
-
-
-def _uncovered_layer(region: Region, coverage: CoverageResult,
-                     lang: str) -> gpd.GeoDataFrame:
-    pts = coverage.uncovered
-    names = dict(zip(region.areas["id"], region.areas["name"], strict=True))
-    labels = [_circle_label(m, md, lang) for m, md in zip(pts["threshold_minutes"], pts["mode"],
-                                                         strict=True)]
-    return gpd.GeoDataFrame({
-        "population": np.round(pts["population"].to_numpy(float)),
-        "minutes": pts["minutes"].to_numpy(float),
-        "circle_label": labels,
-        "area": [names.get(a, str(a)) for a in pts["area_id"]],
-    }, geometry=pts.geometry.to_crs(4326).values, crs=4326)
-
-
-def _proposals_layer(proposals: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
-    if proposals is None or len(proposals) == 0:
-        return None
-    missing = [c for c in PROPOSAL_COLUMNS if c not in proposals]
-    if missing:
-        raise InputError(Problem("proposals", None, missing[0],
-                                 f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
-    p = pd.DataFrame(proposals)
-    return gpd.GeoDataFrame({
-        "site_id": p["site_id"].astype(str).to_numpy(), "name": p["name"].astype(str).to_numpy(),
-        "kind": p["kind"].astype(str).to_numpy(),
-        "added_population": p["added_population"].to_numpy(float),
-        "rank": p["rank"].to_numpy(),
-    }, geometry=gpd.points_from_xy(p["lon"].to_numpy(float), p["lat"].to_numpy(float)), crs=4326)
-
-
-def _roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
-    """The region's roads as merged, simplified lines (major = drivable)."""
-    net = region.network
-    rows = []
-    seen = np.zeros(0, dtype=np.int64)
-    for mode, major in (("drive", True), ("walk", False), ("ebike", False)):
-        if mode not in net.modes:
-            continue
-        u, v, _, _ = net.edges(mode)
-        a, b = np.minimum(u, v), np.maximum(u, v)
-        key = np.unique(a * net.n_nodes + b)
-        key = key[~np.isin(key, seen)]
-        seen = np.concatenate([seen, key])
-        if len(key) == 0:
-            continue
-        a, b = key // net.n_nodes, key % net.n_nodes
-        coords = np.empty((2 * len(a), 2))
-        coords[0::2, 0], coords[0::2, 1] = net.lon[a], net.lat[a]
-        coords[1::2, 0], coords[1::2, 1] = net.lon[b], net.lat[b]
-        lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(a)), 2))
-        merged = shapely.line_merge(shapely.multilinestrings(lines))
-        parts = shapely.get_parts(merged)
-        if simplify_deg > 0:
-            parts = shapely.simplify(parts, simplify_deg)
-        rows.append(gpd.GeoDataFrame({"major": np.full(len(parts), major)},
-                                     geometry=parts, crs=4326))
-    if not rows:
-        return gpd.GeoDataFrame({"major": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-    return pd.concat(rows, ignore_index=True)
-
-
-def encode_polylines(lines: np.ndarray) -> list[str]:
-    """Lines (shapely, lon/lat) → Google encoded-polyline strings (precision 1e-5), vectorised.
-
-    About 5 bytes per point instead of about 20 in GeoJSON; decoded by ``BM.decode``.
-    """
-    lines = np.asarray(lines)
-    if len(lines) == 0:
-        return []
-    coords, idx = shapely.get_coordinates(lines, return_index=True)
-    ll = np.round(coords[:, ::-1] * 1e5).astype(np.int64)  # (lat, lon)
-    d = ll.copy()
-    same = np.r_[False, idx[1:] == idx[:-1]]
-    d[same] = ll[same] - ll[np.flatnonzero(same) - 1]  # first point absolute, then deltas
-    v = d.ravel()
-    z = (v << 1) ^ (v >> 63)  # zig-zag
-    nbits = np.where(z > 0, np.floor(np.log2(np.maximum(z, 1))).astype(int) + 1, 1)
-    nchunk = (nbits + 4) // 5
-    k = np.arange(7)
-    chunks = (z[:, None] >> (5 * k[None, :])) & 31
-    chunks = chunks | np.where(k[None, :] < nchunk[:, None] - 1, 0x20, 0)
-    chars = (chunks + 63).astype(np.uint8)
-    flat = chars[k[None, :] < nchunk[:, None]].tobytes().decode("ascii")
-    per_point = nchunk.reshape(-1, 2).sum(axis=1)
-    per_line = np.bincount(idx, weights=per_point, minlength=len(lines)).astype(np.int64)
-    ends = np.cumsum(per_line)
-    return [flat[e - n:e] for e, n in zip(ends.tolist(), per_line.tolist(), strict=True)]
-
-
-def _transform(gdf: gpd.GeoDataFrame, *, gcj02: bool, simplify_deg: float = 0.0,
-               digits: int = 5) -> gpd.GeoDataFrame:
-    """Simplify, shift to GCJ-02 when the tiles need it, and round to ~1 m."""
-    geoms = gdf.geometry.values
-    if simplify_deg > 0:
-        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
-
-    def f(xy: np.ndarray) -> np.ndarray:
-        if gcj02 and len(xy):
-            lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-            xy = np.column_stack([lon, lat])
-        return np.round(xy, digits)
-
-    out = gdf.copy()
-    out["geometry"] = shapely.transform(np.asarray(geoms), f)
-    return out
-
-
-def _geojson(gdf: gpd.GeoDataFrame, fields: list[str]) -> dict:
-    keep = [c for c in fields if c in gdf]
-    g = gdf[keep + ["geometry"]]
-    return json.loads(g.to_json(drop_id=True, na="null"))
-
-
 # ------------------------------------------------------------------------------ folium parts
 def safe_json(obj: object) -> str:
     """JSON to paste into a page script: compact, UTF-8, safe inside ``<script>`` and Jinja.
@@ -301,11 +128,11 @@ def safe_json(obj: object) -> str:
     branca re-parses every rendered script as a Jinja template, so ``{{``, ``{%`` and ``{#``
     (possible in encoded polylines or in a name) are written as JSON ``\\u`` escapes.
     """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    out = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     for a, b in (("</", "<\\/"), ("<!--", "<\\u0021--"), ("{{", "{\\u007b"),
                  ("{%", "{\\u0025"), ("{#", "{\\u0023")):
-        text = text.replace(a, b)
-    return text
+        out = out.replace(a, b)
+    return out
 
 class _GeoLayer(folium.GeoJson):
     """A GeoJSON layer whose style, points and popups are the functions in assets/bianmin.js."""
@@ -395,11 +222,11 @@ def _config(region: Region, lang: str, kinds: list[str], has_proposals: bool,
     circles = region.settings.circles
     names = {"urban": ("城区", "Urban"), "rural": ("乡村", "Rural")}
     note = "; ".join(f"{names[k][0] if lang == 'zh' else names[k][1]}: "
-                     f"{_circle_label(c.minutes, c.mode, lang)}" for k, c in circles.items())
+                     f"{circle_label(c.minutes, c.mode, lang)}" for k, c in circles.items())
     return {
         "lang": lang,
-        "title": f"{region.name} {_t('title', lang)}",
-        "T": {k: _t(k, lang) for k in TEXT},
+        "title": f"{region.name} {text('title', lang)}",
+        "T": {k: text(k, lang) for k in TEXT},
         "kinds": {k: {"colour": v[0], "label": kind_label(k, lang), "svg": icon_svg(k),
                       "svg_small": icon_svg(k, size=18)} for k, v in KIND_STYLE.items()},
         "kinds_used": {k: True for k in kinds},
@@ -449,19 +276,19 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     gcj = tiles.gcj02
     deg = options.simplify_m / 111_320.0
     layers: dict[str, gpd.GeoDataFrame] = {
-        "outlets": _outlets_layer(region, circles, lang),
+        "outlets": outlets_layer(region, circles, lang),
         "circles": circles.outlets[["outlet_id", "kind", "minutes", "mode", "population",
                                     "geometry"]],
         "circles_by_kind": circles.by_kind,
         "network_circle": circles.network,
-        "areas": _areas_layer(region, coverage),
-        "uncovered": _uncovered_layer(region, coverage, lang),
+        "areas": areas_layer(region, coverage),
+        "uncovered": uncovered_layer(region, coverage, lang),
     }
-    prop = _proposals_layer(proposals)
+    prop = proposals_layer(proposals)
     if prop is not None:
         layers["proposals"] = prop
     if options.tiles == "none":
-        layers["roads"] = _roads_layer(region, deg / 2)
+        layers["roads"] = roads_layer(region, deg / 2)
 
     w, s, e, n = region.bbox()
     if gcj:
@@ -472,7 +299,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     m.default_css = list(LEAFLET_CSS)
     m.fit_bounds([[float(s), float(w)], [float(n), float(e)]])
     root = m.get_root()
-    root.title = f"{region.name} {_t('title', lang)}"
+    root.title = f"{region.name} {text('title', lang)}"
     root.header.add_child(Element(
         '<meta name="viewport" content="width=device-width, initial-scale=1.0, '
         'maximum-scale=1.0, user-scalable=no" />'), name="viewport")
@@ -488,8 +315,8 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
 
     def add(key: str, js: dict[str, str], *, simplify: bool = False, show: bool = True,
             control: bool = True, interactive: bool = True) -> folium.GeoJson:
-        gdf = _transform(layers[key], gcj02=gcj, simplify_deg=deg if simplify else 0.0)
-        layer = _GeoLayer(_geojson(gdf, LAYER_FIELDS[key]), name=_t(key, lang), js=js,
+        gdf = transform(layers[key], gcj02=gcj, simplify_deg=deg if simplify else 0.0)
+        layer = _GeoLayer(to_geojson(gdf, LAYER_FIELDS[key]), name=text(key, lang), js=js,
                           show=show, control=control, interactive=interactive)
         layer.add_to(m)
         return layer
@@ -508,13 +335,13 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     outlets = add("outlets", {"pointToLayer": "BM.outletPoint",
                               "onEachFeature": "BM.outletEach"})
 
-    search = _Search(outlets, placeholder=_t("search", lang), not_found=_t("not_found", lang))
+    search = _Search(outlets, placeholder=text("search", lang), not_found=text("not_found", lang))
     search.add_to(m)
-    fs = Fullscreen(position="topleft", title=_t("fullscreen", lang),
-                    title_cancel=_t("exit_fullscreen", lang))
+    fs = Fullscreen(position="topleft", title=text("fullscreen", lang),
+                    title_cancel=text("exit_fullscreen", lang))
     loc = LocateControl(position="topleft", icon="bm-icon-locate",
                         iconLoading="bm-icon-locate bm-spin",
-                        strings={"title": _t("locate", lang)}, drawCircle=True,
+                        strings={"title": text("locate", lang)}, drawCircle=True,
                         flyTo=True, keepCurrentZoomLevel=False)
     for el in (fs, loc):
         localise(el)
@@ -550,9 +377,9 @@ def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         (tmp / "index.html").write_text(html, encoding="utf-8")
         files = {"index": final / "index.html"}
         for key, gdf in sm.layers.items():  # beside the page, always WGS-84 (RFC 7946)
-            rounded = _transform(gdf, gcj02=False)
+            rounded = transform(gdf, gcj02=False)
             (tmp / f"{key}.geojson").write_text(
-                json.dumps(_geojson(rounded, LAYER_FIELDS[key]), ensure_ascii=False),
+                json.dumps(to_geojson(rounded, LAYER_FIELDS[key]), ensure_ascii=False),
                 encoding="utf-8")
             files[key] = final / f"{key}.geojson"
         old = None

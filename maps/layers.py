@@ -1,0 +1,211 @@
+"""The map's layers as GeoDataFrames, and how they are sent to the page.
+
+Each layer keeps to a fixed list of properties (:data:`LAYER_FIELDS`), a guard against personal
+data slipping in. Geometry is simplified for display, shifted to GCJ-02 when the tiles need it
+and rounded to 1e-5° (about 1 m); roads travel as Google encoded polylines.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.circles import ServiceCircles
+from gis.coords import wgs84_to_gcj02
+from gis.coverage import CoverageResult
+from gis.errors import InputError, Problem
+from gis.region import Region
+
+from .style import TEXT, mode_label, rate_colour
+
+__all__ = ["PROPOSAL_COLUMNS", "LAYER_FIELDS", "text", "circle_label", "outlets_layer",
+           "areas_layer", "uncovered_layer", "proposals_layer", "roads_layer",
+           "encode_polylines", "transform", "to_geojson"]
+
+PROPOSAL_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population", "rank"]
+#: The only properties each layer may carry (a guard against personal data slipping in).
+LAYER_FIELDS: dict[str, list[str]] = {
+    "outlets": ["id", "name", "kind", "address", "phone", "hours", "services", "illustrative",
+                "circle_label", "minutes", "mode", "population"],
+    "circles": ["outlet_id", "kind", "minutes", "mode", "population"],
+    "circles_by_kind": ["kind", "outlets", "population"],
+    "network_circle": ["outlets", "population"],
+    "areas": ["id", "name", "urban", "population", "covered_population", "coverage_rate",
+              "fill"],
+    "uncovered": ["population", "minutes", "circle_label", "area"],
+    "proposals": ["site_id", "name", "kind", "added_population", "rank"],
+    "roads": ["major"],
+}
+
+
+def text(key: str, lang: str) -> str:
+    pair = TEXT[key]
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def circle_label(minutes, mode, lang: str) -> str:
+    """A circle as people read it: "15 分钟步行" / "15 min walk"."""
+    if minutes is None or minutes != minutes:
+        return ""
+    if lang == "zh":
+        return f"{float(minutes):g} 分钟{mode_label(mode, lang)}"
+    return f"{float(minutes):g} min {mode_label(mode, lang)}"
+
+
+def outlets_layer(region: Region, circles: ServiceCircles, lang: str) -> gpd.GeoDataFrame:
+    c = circles.outlets
+    det = pd.DataFrame(region.outlets.drop(columns="geometry"))
+    det = det.drop_duplicates("id").set_index("id")
+    ids = c["outlet_id"].to_numpy()
+    lon = det["lon"].reindex(ids).to_numpy(float) if "lon" in det else np.full(len(ids), np.nan)
+    lat = det["lat"].reindex(ids).to_numpy(float) if "lat" in det else np.full(len(ids), np.nan)
+    miss = ~np.isfinite(lon)
+    if miss.any():
+        raise InputError(Problem("outlets", None, "id",
+                                 f"{int(miss.sum())} circle outlet(s) are not in the region's "
+                                 f"outlets table, e.g. {ids[miss][0]!r}"))
+
+    def col(name: str) -> np.ndarray:
+        if name not in det:
+            return np.full(len(ids), "", dtype=object)
+        return det[name].reindex(ids).fillna("").astype(str).to_numpy(dtype=object)
+
+    illus = (det["illustrative"].reindex(ids).fillna(False).astype(bool).to_numpy()
+             if "illustrative" in det else np.zeros(len(ids), dtype=bool))
+    out = gpd.GeoDataFrame({
+        "id": ids, "name": c["name"].astype(str).to_numpy(), "kind": c["kind"].to_numpy(),
+        "address": col("address"), "phone": col("phone"), "hours": col("hours"),
+        "services": col("services"), "illustrative": illus,
+        "circle_label": [circle_label(m, md, lang) for m, md in zip(c["minutes"], c["mode"],
+                                                                     strict=True)],
+        "minutes": c["minutes"].to_numpy(float), "mode": c["mode"].to_numpy(),
+        "population": np.round(c["population"].to_numpy(float)),
+    }, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    return out
+
+
+def areas_layer(region: Region, coverage: CoverageResult) -> gpd.GeoDataFrame:
+    a = region.areas[["id", "name", "urban", "geometry"]].merge(
+        coverage.areas[["area_id", "population", "covered_population", "coverage_rate"]],
+        left_on="id", right_on="area_id", how="left").drop(columns="area_id")
+    a["fill"] = [rate_colour(float(r)) for r in a["coverage_rate"].fillna(np.nan)]
+    return gpd.GeoDataFrame(a, geometry="geometry", crs=4326)
+
+
+def uncovered_layer(region: Region, coverage: CoverageResult,
+                     lang: str) -> gpd.GeoDataFrame:
+    pts = coverage.uncovered
+    names = dict(zip(region.areas["id"], region.areas["name"], strict=True))
+    labels = [circle_label(m, md, lang) for m, md in zip(pts["threshold_minutes"], pts["mode"],
+                                                         strict=True)]
+    return gpd.GeoDataFrame({
+        "population": np.round(pts["population"].to_numpy(float)),
+        "minutes": pts["minutes"].to_numpy(float),
+        "circle_label": labels,
+        "area": [names.get(a, str(a)) for a in pts["area_id"]],
+    }, geometry=pts.geometry.to_crs(4326).values, crs=4326)
+
+
+def proposals_layer(proposals: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
+    if proposals is None or len(proposals) == 0:
+        return None
+    missing = [c for c in PROPOSAL_COLUMNS if c not in proposals]
+    if missing:
+        raise InputError(Problem("proposals", None, missing[0],
+                                 f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
+    p = pd.DataFrame(proposals)
+    return gpd.GeoDataFrame({
+        "site_id": p["site_id"].astype(str).to_numpy(), "name": p["name"].astype(str).to_numpy(),
+        "kind": p["kind"].astype(str).to_numpy(),
+        "added_population": p["added_population"].to_numpy(float),
+        "rank": p["rank"].to_numpy(),
+    }, geometry=gpd.points_from_xy(p["lon"].to_numpy(float), p["lat"].to_numpy(float)), crs=4326)
+
+
+def roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
+    """The region's roads as merged, simplified lines (major = drivable)."""
+    net = region.network
+    rows = []
+    seen = np.zeros(0, dtype=np.int64)
+    for mode, major in (("drive", True), ("walk", False), ("ebike", False)):
+        if mode not in net.modes:
+            continue
+        u, v, _, _ = net.edges(mode)
+        a, b = np.minimum(u, v), np.maximum(u, v)
+        key = np.unique(a * net.n_nodes + b)
+        key = key[~np.isin(key, seen)]
+        seen = np.concatenate([seen, key])
+        if len(key) == 0:
+            continue
+        a, b = key // net.n_nodes, key % net.n_nodes
+        coords = np.empty((2 * len(a), 2))
+        coords[0::2, 0], coords[0::2, 1] = net.lon[a], net.lat[a]
+        coords[1::2, 0], coords[1::2, 1] = net.lon[b], net.lat[b]
+        lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(a)), 2))
+        merged = shapely.line_merge(shapely.multilinestrings(lines))
+        parts = shapely.get_parts(merged)
+        if simplify_deg > 0:
+            parts = shapely.simplify(parts, simplify_deg)
+        rows.append(gpd.GeoDataFrame({"major": np.full(len(parts), major)},
+                                     geometry=parts, crs=4326))
+    if not rows:
+        return gpd.GeoDataFrame({"major": []}, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+    return pd.concat(rows, ignore_index=True)
+
+
+def encode_polylines(lines: np.ndarray) -> list[str]:
+    """Lines (shapely, lon/lat) → Google encoded-polyline strings (precision 1e-5), vectorised.
+
+    About 5 bytes per point instead of about 20 in GeoJSON; decoded by ``BM.decode``.
+    """
+    lines = np.asarray(lines)
+    if len(lines) == 0:
+        return []
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    ll = np.round(coords[:, ::-1] * 1e5).astype(np.int64)  # (lat, lon)
+    d = ll.copy()
+    same = np.r_[False, idx[1:] == idx[:-1]]
+    d[same] = ll[same] - ll[np.flatnonzero(same) - 1]  # first point absolute, then deltas
+    v = d.ravel()
+    z = (v << 1) ^ (v >> 63)  # zig-zag
+    nbits = np.where(z > 0, np.floor(np.log2(np.maximum(z, 1))).astype(int) + 1, 1)
+    nchunk = (nbits + 4) // 5
+    k = np.arange(7)
+    chunks = (z[:, None] >> (5 * k[None, :])) & 31
+    chunks = chunks | np.where(k[None, :] < nchunk[:, None] - 1, 0x20, 0)
+    chars = (chunks + 63).astype(np.uint8)
+    flat = chars[k[None, :] < nchunk[:, None]].tobytes().decode("ascii")
+    per_point = nchunk.reshape(-1, 2).sum(axis=1)
+    per_line = np.bincount(idx, weights=per_point, minlength=len(lines)).astype(np.int64)
+    ends = np.cumsum(per_line)
+    return [flat[e - n:e] for e, n in zip(ends.tolist(), per_line.tolist(), strict=True)]
+
+
+def transform(gdf: gpd.GeoDataFrame, *, gcj02: bool, simplify_deg: float = 0.0,
+               digits: int = 5) -> gpd.GeoDataFrame:
+    """Simplify, shift to GCJ-02 when the tiles need it, and round to ~1 m."""
+    geoms = gdf.geometry.values
+    if simplify_deg > 0:
+        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
+
+    def f(xy: np.ndarray) -> np.ndarray:
+        if gcj02 and len(xy):
+            lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+            xy = np.column_stack([lon, lat])
+        return np.round(xy, digits)
+
+    out = gdf.copy()
+    out["geometry"] = shapely.transform(np.asarray(geoms), f)
+    return out
+
+
+def to_geojson(gdf: gpd.GeoDataFrame, fields: list[str]) -> dict:
+    keep = [c for c in fields if c in gdf]
+    g = gdf[keep + ["geometry"]]
+    return json.loads(g.to_json(drop_id=True, na="null"))
+
+
