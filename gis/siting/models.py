@@ -56,8 +56,7 @@ class _Mip:
             text = (f"randomization/randomseedshift = {params.seed}\n"
                     f"randomization/permutationseed = {params.seed}\n")
             text += SCIP_TUNED if params.solver_params is None else ""
-        elif params.solver == "highs":
-            text = f"random_seed = {params.seed}\n"
+        # HiGHS and CBC: deterministic single-threaded; OR-Tools takes no seed string for them
         text += params.solver_params or ""
         if text and not self.s.SetSolverSpecificParametersAsString(text):
             raise SolverError(f"{params.solver} rejected the parameters: {text!r}")
