@@ -141,9 +141,13 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
     cands = build_candidates(region.outlets, cand_in, kinds=kinds, replan=replan, grid=grid,
                              costs=costs, forbid=forbid)
     if (~cands["required"] & ~cands["forbidden"]).sum() == 0:
+        have = sorted(set(cand_in["kind"])) if cand_in is not None else []
         raise InputError(Problem("candidates", None, "kind",
                                  "no candidate sites to choose from"
-                                 + (f" of kinds {', '.join(sorted(kinds))}" if kinds else "")))
+                                 + (f" of kinds {', '.join(sorted(kinds))}" if kinds else "")
+                                 + (f" (the candidate files have: {', '.join(have)})" if have
+                                    else " (the region names no candidates file; use "
+                                    "--candidates FILE, --grid METRES or --replan)")))
     minutes, modes = _demand_circles(region)
     dem = region.demand
     cs = network_cover_sets(region.network, dem["lon"].to_numpy(), dem["lat"].to_numpy(),
