@@ -94,3 +94,20 @@ def test_network_cover_sets_each_point_by_its_own_circle():
         assert (pattern == ok).all()
         assert np.allclose(cs.times[sel].toarray()[ok], t[ok])
     assert cs.reachable.all()
+
+
+def test_cover_sets_agree_with_coverage_on_the_bundled_region(chengdu):
+    """Existing outlets' cover sets mark exactly the points gis.coverage calls covered."""
+    from gis.coverage import coverage_of_region
+    from gis.siting.plan import _demand_circles
+
+    reg = chengdu
+    minutes, modes = _demand_circles(reg)
+    d, o = reg.demand, reg.outlets
+    cs = network_cover_sets(reg.network, d["lon"].to_numpy(), d["lat"].to_numpy(), minutes,
+                            modes, o["lon"].to_numpy(), o["lat"].to_numpy(),
+                            max_snap_m=reg.settings.max_snap_m)
+    ours = np.diff(cs.times.indptr) > 0
+    theirs = coverage_of_region(reg).points["covered"].to_numpy(dtype=bool)
+    assert (ours == theirs).all()
+    assert ours.any() and not ours.all()
