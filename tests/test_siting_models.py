@@ -136,10 +136,12 @@ def test_problem_validation_reports_everything(kwargs, match):
 
 def test_solution_read_with_threshold_not_positive():
     """Solutions are read with > 0.5: tiny LP values never open a site (spopt's 1e-14 bug)."""
+    import gis.siting.allocation as allocation
     import gis.siting.models as models
 
-    src = open(models.__file__, encoding="utf-8").read()
-    assert "> 0.5" in src and "solution_value() > 0\n" not in src
+    for mod in (models, allocation):
+        src = open(mod.__file__, encoding="utf-8").read()
+        assert "> 0.5" in src and "solution_value() > 0\n" not in src
 
 
 def test_reduction_merges_rows_and_drops_covered_demand():
