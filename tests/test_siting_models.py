@@ -252,3 +252,23 @@ def test_summary_names_status_gap_and_coverage():
     text = res.summary()
     for word in ("optimal", "bound", "gap", "coverage", "new"):
         assert word in text
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"solver": "gurobi"}, "`solver` must be one of"),
+    ({"time_limit_s": 0}, "`time_limit_s` must be > 0"),
+    ({"workers": 0}, "`workers` must be >= 1"),
+    ({"rel_gap": 1.5}, r"`rel_gap` must be in \[0, 1\)"),
+])
+def test_solve_params_check_themselves(kwargs, match):
+    """Bad solver parameters are named."""
+    with pytest.raises(ValueError, match=match):
+        SolveParams(**kwargs)
+
+
+def test_solve_params_from_toml(tmp_path):
+    """[siting.solve] in a TOML file gives the parameters."""
+    f = tmp_path / "p.toml"
+    f.write_text('[siting.solve]\nsolver = "cbc"\ntime_limit_s = 5\nseed = 3\n', encoding="utf-8")
+    p = SolveParams.from_file(f)
+    assert (p.solver, p.time_limit_s, p.seed) == ("cbc", 5, 3)
