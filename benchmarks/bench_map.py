@@ -82,7 +82,12 @@ def synthetic_region(n_nodes: int, n_outlets: int, n_demand: int, seed: int = 0)
 
 
 def time_to_markers(index: Path, n_markers: int) -> dict:
-    """Open the page from disk; ms from navigation start until all markers are there."""
+    """Open the page from disk: ms from navigation start until the markers are painted.
+
+    ``markers_shown_ms``: the second animation frame after the page's script has put every
+    marker on the map (the first frame paints them). ``page_idle_ms``: when the main thread
+    first answers a poll with every marker in place (canvas layers drawn too).
+    """
     from playwright.sync_api import sync_playwright
 
     folder = index.parent.resolve().as_uri()
@@ -98,11 +103,13 @@ def time_to_markers(index: Path, n_markers: int) -> dict:
             f"window.BM_READY === true && "
             f"document.querySelectorAll('.bm-outlet').length >= {n_markers}", timeout=60_000,
             polling=50)
-        ms = page.evaluate("performance.now()")
+        idle = page.evaluate("performance.now()")
+        page.wait_for_function("window.BM_SHOWN_MS !== undefined", timeout=60_000)
+        shown = page.evaluate("window.BM_SHOWN_MS")
         browser.close()
     local = [u for u in loaded if u.startswith(folder)]
     size = sum((index.parent / u[len(folder) + 1:]).stat().st_size for u in local)
-    return {"markers_shown_ms": round(ms), "loaded_bytes": size,
+    return {"markers_shown_ms": round(shown), "page_idle_ms": round(idle), "loaded_bytes": size,
             "outside_requests": len(loaded) - len(local), "js_errors": len(errors)}
 
 
@@ -135,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes", type=int, default=40_000)
     ap.add_argument("--outlets", type=int, default=2_000)
     ap.add_argument("--demand", type=int, default=20_000)
-    ap.add_argument("--tiles", default="none,osm")
+    ap.add_argument("--tiles", default="osm,none",
+                    help="osm: overlays only (the tiles fail offline); none: plus the roads")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.quick:
@@ -147,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r, ensure_ascii=False), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    ok = all(r["outside_requests"] == 0 or r["tiles"] != "none" for r in results)
+    ok = all(r["outside_requests"] == 0 for r in results if r["tiles"] == "none")
     return 0 if ok and all(r["js_errors"] == 0 for r in results) else 1
 
 

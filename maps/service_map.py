@@ -239,6 +239,16 @@ def _config(region: Region, lang: str, kinds: list[str], has_proposals: bool,
     }
 
 
+def _icon_css() -> str:
+    """One CSS rule per outlet kind painting its SVG icon (a data URI) behind the marker div."""
+    rules = []
+    for kind in KIND_STYLE:
+        svg = icon_svg(kind).replace('"', "'").replace("#", "%23").replace("<", "%3C")
+        svg = svg.replace(">", "%3E")
+        rules.append(f'.bm-kind-{kind} {{ background-image: url("data:image/svg+xml,{svg}"); }}')
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
+
+
 def _star_svg(size: int) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
             'viewBox="0 0 24 24"><path d="M12 1.8l3.1 6.6 7.2.9-5.3 5 1.4 7.1L12 17.9l-6.4 3.5 '
@@ -305,6 +315,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         'maximum-scale=1.0, user-scalable=no" />'), name="viewport")
     kinds = list(pd.unique(layers["outlets"]["kind"]))
     cfg = _config(region, lang, kinds, prop is not None, tiles)
+    root.header.add_child(Element(_icon_css()), name="bm_icons")
     root.header.add_child(Element(f"<script>window.BM_CONFIG = {safe_json(cfg)};</script>"),
                           name="bm_config")
 
