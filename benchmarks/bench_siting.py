@@ -51,7 +51,8 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def bench_mclp(n_d: int, n_c: int, p: int, seed: int, spopt: bool) -> dict:
+def bench_mclp(n_d: int, n_c: int, p: int, seed: int, spopt: bool,
+               spopt_limit: float = 300.0) -> dict:
     """(a) MCLP: ours with model build, then spopt + CBC on the same instance."""
     inst = clustered_instance(n_d, n_c, seed=seed)
     t0 = time.perf_counter()
@@ -70,8 +71,9 @@ def bench_mclp(n_d: int, n_c: int, p: int, seed: int, spopt: bool) -> dict:
         diff = inst.demand_xy[:, None, :] - inst.candidate_xy[None, :, :]
         dist = np.hypot(diff[..., 0], diff[..., 1])
         m = MCLP.from_cost_matrix(dist, inst.weights.astype(float), inst.radius, p)
-        m = m.solve(pulp.PULP_CBC_CMD(msg=False))
+        m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=spopt_limit))
         row["spopt_s"] = round(time.perf_counter() - t0, 2)
+        row["spopt_stopped_by_limit"] = row["spopt_s"] >= spopt_limit
         row["spopt_objective"] = pulp.value(m.problem.objective)
         row["same_objective"] = abs(row["spopt_objective"] - res.objective) < 1e-6
     return row
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--part", default="mclp,coversets,big")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--no-spopt", action="store_true", help="skip the spopt comparison")
+    ap.add_argument("--spopt-limit", type=float, default=300.0,
+                    help="seconds CBC may take for spopt (default 300)")
     args = ap.parse_args(argv)
     sizes = SIZES["quick" if args.quick else "full"]
     rows = []
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for seed in (int(s) for s in args.seeds.split(",")):
         for part in args.part.split(","):
             if part == "mclp":
-                row = bench_mclp(*sizes["mclp"], seed, not args.no_spopt)
+                row = bench_mclp(*sizes["mclp"], seed, not args.no_spopt, args.spopt_limit)
             elif part == "coversets":
                 row = bench_coversets(*sizes["coversets"], seed)
             elif part == "big":
