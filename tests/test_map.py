@@ -297,6 +297,8 @@ def test_page_loads_offline_with_every_outlet(browser, built):
     ctx, page, outside, errors = _open(browser, built, 1280, 800)
     try:
         assert page.locator(".bm-outlet").count() == len(built["region"].outlets)
+        bg = page.eval_on_selector(".bm-outlet", "e => getComputedStyle(e).backgroundImage")
+        assert "data:image/svg+xml" in bg  # the kind's icon really paints the marker
         assert page.locator(".bm-proposal").count() == len(built["proposals"])
         assert page.locator(".leaflet-control-scale").count() == 1
         assert page.locator(".leaflet-control-layers").count() == 1
