@@ -345,7 +345,8 @@ class ServiceCircles:
     network
         One row: ``outlets, population, geometry``.
     counted
-        ``(n_demand, n_outlets)``-free summary: bool per demand point, counted by some outlet.
+        Bool per demand point (in the demand table's order): counted inside some outlet's
+        circle; equals the coverage table's ``covered``.
     inside_share
         Share of the counted population whose point lies inside the drawn network polygon.
     seconds
@@ -406,7 +407,9 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
                                 for a in demand["area_id"]], dtype=object)
     lon, lat = outlets["lon"].to_numpy(float), outlets["lat"].to_numpy(float)
     pop = demand["population"].to_numpy(float)
-    counted_by = np.zeros((n_o, n_d), dtype=bool) if n_d * n_o <= 50_000_000 else None
+    okind = outlets["kind"].to_numpy() if n_o else np.array([], dtype=object)
+    kinds = list(pd.unique(okind))
+    counted_kind = {k: np.zeros(n_d, dtype=bool) for k in kinds}  # per outlet kind
     counted = np.zeros(n_d, dtype=bool)
     outlet_pop = np.zeros(n_o)
     per_kind_geoms: dict[str, np.ndarray] = {}
@@ -428,8 +431,8 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
             hit = (np.round(tt / 60.0, 2) <= circle.minutes) & dok[None, :]
             outlet_pop[idx] += hit @ pop[dsel]
             counted[dsel] |= hit.any(axis=0)
-            if counted_by is not None:
-                counted_by[np.ix_(idx, dsel)] = hit
+            for k in pd.unique(okind[idx]):
+                counted_kind[k][dsel] |= hit[okind[idx] == k].any(axis=0)
             for j, o in enumerate(idx):
                 left = budget - times[j]
                 geoms[o] = _draw(network, circle.mode, left, options,
@@ -457,15 +460,11 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
             parts.append(g if masks[ck] is None else shapely.intersection(g, masks[ck]))
         return shapely.union_all(parts)
 
-    kinds = pd.unique(outlets["kind"]) if n_o else []
     rows = []
     for kind in kinds:
-        sel = (outlets["kind"] == kind).to_numpy()
-        if counted_by is not None:
-            kpop = float(pop[counted_by[sel].any(axis=0)].sum())
-        else:
-            kpop = float("nan")
-        rows.append({"kind": kind, "outlets": int(sel.sum()), "population": kpop,
+        sel = okind == kind
+        rows.append({"kind": kind, "outlets": int(sel.sum()),
+                     "population": float(pop[counted_kind[kind]].sum()),
                      "geometry": union_of(sel)})
     by_kind = gpd.GeoDataFrame(rows, geometry="geometry", crs=network.crs) if rows else \
         gpd.GeoDataFrame({"kind": [], "outlets": [], "population": []},

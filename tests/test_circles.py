@@ -126,6 +126,11 @@ def test_population_inside_matches_coverage_table():
         mine = (cov.points["outlet_id"] == oid).to_numpy() & covered
         assert per[oid] >= pop[mine].sum()
     assert res.by_kind.set_index("kind").loc["post_office", "population"] == per["O1"]
+    # each kind's population is what coverage says that kind's outlets alone cover
+    for kind, row in res.by_kind.set_index("kind").iterrows():
+        alone = compute_coverage(net, settings, outlets[outlets["kind"] == kind], demand,
+                                 pd.DataFrame(areas))
+        assert row["population"] == pytest.approx(alone.total["covered_population"])
 
 
 def test_bundled_region_agrees_with_coverage(andorra):
