@@ -324,9 +324,9 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
                          control=not t.overlay, subdomains=t.subdomains, max_zoom=18,
                          min_zoom=3).add_to(m)
 
-    def add(key: str, js: dict[str, str], *, simplify: bool = False, show: bool = True,
+    def add(key: str, js: dict[str, str], *, simplify: float = 0.0, show: bool = True,
             control: bool = True, interactive: bool = True) -> folium.GeoJson:
-        gdf = transform(layers[key], gcj02=gcj, simplify_deg=deg if simplify else 0.0)
+        gdf = transform(layers[key], gcj02=gcj, simplify_deg=deg * simplify)
         layer = _GeoLayer(to_geojson(gdf, LAYER_FIELDS[key]), name=text(key, lang), js=js,
                           show=show, control=control, interactive=interactive)
         layer.add_to(m)
@@ -334,12 +334,13 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
 
     if "roads" in layers:
         _Roads(layers["roads"]).add_to(m)
-    add("areas", {"style": "BM.areaStyle", "onEachFeature": "BM.areaEach"}, simplify=True)
+    add("areas", {"style": "BM.areaStyle", "onEachFeature": "BM.areaEach"}, simplify=1)
     if len(layers["circles"]) <= options.max_outlet_circles:
-        add("circles", {"style": "BM.circleStyle"}, simplify=True, interactive=False)
+        add("circles", {"style": "BM.circleStyle"}, simplify=1, interactive=False)
     else:  # too many to draw one by one: the merged circle of each kind, same colours
-        add("circles_by_kind", {"style": "BM.circleStyle"}, simplify=True, interactive=False)
-    add("network_circle", {"style": "BM.networkStyle"}, simplify=True, interactive=False)
+        # merged circles span the region: simplified twice as hard, drawn at low zoom anyway
+        add("circles_by_kind", {"style": "BM.circleStyle"}, simplify=2, interactive=False)
+    add("network_circle", {"style": "BM.networkStyle"}, simplify=2, interactive=False)
     add("uncovered", {"pointToLayer": "BM.uncoveredPoint", "onEachFeature": "BM.uncoveredEach"})
     if prop is not None:
         add("proposals", {"pointToLayer": "BM.proposalPoint", "onEachFeature": "BM.proposalEach"})
