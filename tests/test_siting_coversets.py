@@ -111,3 +111,11 @@ def test_cover_sets_agree_with_coverage_on_the_bundled_region(chengdu):
     theirs = coverage_of_region(reg).points["covered"].to_numpy(dtype=bool)
     assert (ours == theirs).all()
     assert ours.any() and not ours.all()
+
+
+def test_no_candidate_within_reach_gives_empty_matrix():
+    """Candidates no demand point can reach within budget: no Dijkstra runs, empty result."""
+    g = sp.csr_matrix((np.array([10.0]), (np.array([0]), np.array([1]))), shape=(4, 4))
+    gt = sp.csr_matrix(g.T)
+    m = cover_matrix(gt, np.array([3]), np.array([0.0]), np.array([0, 1]), np.array([5.0, 5.0]))
+    assert m.shape == (2, 1) and m.nnz == 0

@@ -172,6 +172,8 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
     key = None if node_xy is None else _zorder(np.asarray(node_xy, float)[snodes[live]])
     chunks = _chunks(snodes[live], smin[live], limit_of[live], chunk_size, key)
     live_idx = np.flatnonzero(live)
+    if not chunks:  # no candidate any demand point can reach within budget
+        return empty
     if workers is None:  # processes pay off only for real work (a pool costs ~0.1 s)
         small = len(snodes) * graph_t.shape[0] < 5_000_000
         workers = 1 if small else min(2, len(os.sched_getaffinity(0)))
