@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_siting.py"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pulp 3 -> 4 notices
 def test_bench_siting_quick():
     """--quick runs all three parts; answers agree with spopt and plain scipy."""
     spec = importlib.util.spec_from_file_location("bench_siting", BENCH)
