@@ -40,7 +40,7 @@ KINDS = ["community_station", "community_station", "community_station", "townshi
 
 
 def synthetic_region(n_nodes: int, n_outlets: int, n_demand: int, seed: int = 0) -> Region:
-    """A region of synthetic roads with outlets, demand points and a 5×5 grid of areas."""
+    """Synthetic roads with outlets on road nodes, demand points and a 5×5 grid of areas."""
     rng = np.random.default_rng(seed)
     net = grid_network(n_nodes, seed=seed)
     nodes = rng.choice(np.flatnonzero(net.nodes_in("walk")), n_outlets, replace=False)
@@ -66,9 +66,13 @@ def synthetic_region(n_nodes: int, n_outlets: int, n_demand: int, seed: int = 0)
             ids.append(f"A{i * side + j:02d}")
     areas = gpd.GeoDataFrame({"id": ids, "name": [f"街道{k}" for k in ids],
                               "urban": rng.random(len(ids)) < 0.6}, geometry=boxes, crs=4326)
-    dlon, dlat = rng.uniform(w, e, n_demand), rng.uniform(s, n, n_demand)
-    ax = np.minimum(((dlon - w) / (e - w) * side).astype(int), side - 1)
-    ay = np.minimum(((dlat - s) / (n - s) * side).astype(int), side - 1)
+    # demand over twice the roads' extent each way: three in four points are beyond the roads
+    # (unreachable, so drawn as uncovered), the worst case for the page
+    cx, cy, hw, hh = (w + e) / 2, (s + n) / 2, (e - w), (n - s)
+    dlon = rng.uniform(cx - hw, cx + hw, n_demand)
+    dlat = rng.uniform(cy - hh, cy + hh, n_demand)
+    ax = np.clip(((dlon - w) / (e - w) * side).astype(int), 0, side - 1)
+    ay = np.clip(((dlat - s) / (n - s) * side).astype(int), 0, side - 1)
     demand = gpd.GeoDataFrame({"id": [f"D{i}" for i in range(n_demand)], "lon": dlon,
                                "lat": dlat, "population": rng.integers(20, 800, n_demand) * 1.0,
                                "area_id": [ids[k] for k in ay * side + ax]},
