@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         grid: float | None = typer.Option(None, help="Also offer new stations on a grid of road "
                                           "nodes this many metres apart."),
         forbid: str | None = typer.Option(None, help="Site ids that may not be chosen."),
-        costs: Path | None = typer.Option(None, help="TOML with [siting.costs] kind = cost."),
+        costs: Path | None = typer.Option(None, help="TOML with \\[siting.costs] kind = cost."),
         time_limit: float = typer.Option(60.0, "--time-limit", help="Solver seconds per model."),
         seed: int = typer.Option(0, help="Solver seed (same seed, same answer)."),
         solver: str = typer.Option("scip", help="scip | highs | cbc | cp-sat."),
