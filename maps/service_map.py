@@ -25,6 +25,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, LocateControl
@@ -201,6 +202,31 @@ class _Roads(MacroElement):
                                   "minor": encode_polylines(geoms[~major])})
 
 
+class _Uncovered(folium.map.Layer):
+    """Population points outside their circle, sent as columns and drawn on the canvas."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = BM.uncoveredLayer({{ this.data_js }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, points: gpd.GeoDataFrame, *, name: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "Uncovered"
+        xy = shapely.get_coordinates(points.geometry.values)
+        labels, label_idx = np.unique(points["circle_label"].astype(str), return_inverse=True)
+        areas, area_idx = np.unique(points["area"].astype(str), return_inverse=True)
+        mins = points["minutes"].to_numpy(float)
+        self.data_js = safe_json({
+            "lon": np.round(xy[:, 0], 5).tolist(), "lat": np.round(xy[:, 1], 5).tolist(),
+            "pop": np.round(points["population"].to_numpy(float)).astype(int).tolist(),
+            "min": [None if m != m else round(m, 1) for m in mins.tolist()],
+            "label": label_idx.tolist(), "labels": labels.tolist(),
+            "area": area_idx.tolist(), "areas": areas.tolist(),
+        })
+
+
 class _Init(MacroElement):
     """Attribution, legend and the ready flag, once every layer is on the map."""
 
@@ -341,7 +367,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         # merged circles span the region: simplified twice as hard, drawn at low zoom anyway
         add("circles_by_kind", {"style": "BM.circleStyle"}, simplify=2, interactive=False)
     add("network_circle", {"style": "BM.networkStyle"}, simplify=2, interactive=False)
-    add("uncovered", {"pointToLayer": "BM.uncoveredPoint", "onEachFeature": "BM.uncoveredEach"})
+    _Uncovered(transform(layers["uncovered"], gcj02=gcj), name=text("uncovered", lang)).add_to(m)
     if prop is not None:
         add("proposals", {"pointToLayer": "BM.proposalPoint", "onEachFeature": "BM.proposalEach"})
     outlets = add("outlets", {"pointToLayer": "BM.outletPoint",

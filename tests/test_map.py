@@ -306,6 +306,10 @@ def test_page_loads_offline_with_every_outlet(browser, built):
         assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
         assert "OpenStreetMap" in page.inner_text(".leaflet-control-attribution")
         assert page.locator(".bm-legend").count() == 1
+        overlays = page.text_content(".leaflet-control-layers-overlays")
+        for label in ("服务网点", "服务圈(各网点)", "服务圈合计", "圈外人口", "各区域覆盖率",
+                      "建议新增网点"):
+            assert label in overlays
         page.screenshot(path=str(built["root"] / "map-desktop.png"))
         assert outside == [] and errors == []
     finally:

@@ -95,6 +95,20 @@
     }, BM.popupOptions);
   };
 
+  // uncovered population as columns (lon, lat, population, minutes, label/area indexes):
+  // a third of the bytes of GeoJSON for 10^4 points
+  BM.uncoveredLayer = function (d) {
+    var g = L.featureGroup();
+    for (var i = 0; i < d.lon.length; i++) {
+      var f = { properties: { population: d.pop[i], minutes: d.min[i],
+                              circle_label: d.labels[d.label[i]], area: d.areas[d.area[i]] } };
+      var m = BM.uncoveredPoint(f, L.latLng(d.lat[i], d.lon[i]));
+      BM.uncoveredEach(f, m);
+      g.addLayer(m);
+    }
+    return g;
+  };
+
   BM.areaStyle = function (feature) {
     return { color: "#555", weight: 1, fillColor: feature.properties.fill, fillOpacity: 0.35 };
   };
