@@ -35,9 +35,11 @@ def write_coverage(result: CoverageResult, region: Region, out_dir: Path) -> dic
 def print_area_table(result: CoverageResult, region: Region) -> None:
     """The per-area table as people read it."""
     t = Table(title=f"服务圈覆盖 Service-circle coverage — {region.name}")
-    for col in ("区域 Area", "类型", "人口 Pop.", "圈内 Covered", "覆盖率 Rate", "中位 Median",
-                "P90 min"):
-        t.add_column(col, justify="left" if col.startswith("区域") else "right")
+    t.add_column("区域\nArea", no_wrap=True, overflow="ellipsis", max_width=18)
+    t.add_column("城乡\nU/R", no_wrap=True)
+    for col in ("人口\nPop.", "圈内\nCovered", "覆盖率\nRate", "中位分钟\nMedian",
+                "P90\nmin"):
+        t.add_column(col, justify="right", no_wrap=True)
     for r in result.areas.itertuples():
         t.add_row(str(r.name), "城" if r.urban else "乡", f"{r.population:,.0f}",
                   f"{r.covered_population:,.0f}",

@@ -1,16 +1,29 @@
-"""`bianmin demo`: the whole day on a bundled region — coverage, siting, map, routes."""
+"""`bianmin demo`: the whole job on a region — coverage → siting → map → routes → index.html."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from gis.coverage import coverage_of_region
 from gis.region import load_region
+from gis.siting.plan import plan_sites
+from gis.siting.problem import SolveParams as SitingParams
+from routing import write_routes
 
 from .cmd_coverage import print_area_table, write_coverage
-from .common import out, step, user_errors
+from .cmd_map import publish_map
+from .cmd_routes import plan_region_routes
+from .cmd_site import write_siting
+from .common import console, out, user_errors
+from .index_page import write_index
+
+STEPS = ("区域 region", "覆盖 coverage", "选址 siting", "地图 map", "路线 routes", "索引 index")
 
 
 def register(app: typer.Typer) -> None:
@@ -20,14 +33,80 @@ def register(app: typer.Typer) -> None:
     def demo(
         region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
         out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        add: int = typer.Option(5, help="New sites the siting proposal chooses."),
+        tiles: str = typer.Option("osm", help="Base map of the published map: osm, amap, "
+                                  "tianditu (needs TIANDITU_KEY) or none."),
+        time_limit: float = typer.Option(10.0, "--time-limit", help="Routing solver seconds."),
+        date: str | None = typer.Option(None, help="Day of the route plan (default today)."),
+        seed: int = typer.Option(0, help="Seed for the illustrative errands and runners."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
     ) -> None:
-        """Run coverage on the region and write every output under OUT."""
-        with user_errors():
-            with step("Loading region …"):
-                reg = load_region(region)
-            with step("Coverage …"):
-                cov = coverage_of_region(reg)
-                files = write_coverage(cov, reg, out_dir)
+        """Coverage, a siting proposal, the service map with the proposals, and the day's
+        runner routes and sheets; OUT/index.html links every output."""
+        timings: dict[str, float] = {}
+        with user_errors(), Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                     BarColumn(), TimeElapsedColumn(), console=console,
+                                     disable=quiet or not console.is_terminal) as bar:
+            task = bar.add_task("bianmin demo", total=len(STEPS))
+
+            def step_done(name: str, t0: float) -> None:
+                timings[name] = time.perf_counter() - t0
+                bar.advance(task)
+                if not console.is_terminal and not quiet:
+                    console.print(f"  {name}: {timings[name]:.1f} s", highlight=False)
+
+            day = dt.date.fromisoformat(date) if date else dt.date.today()
+            t = time.perf_counter()
+            bar.update(task, description="loading the region")
+            reg = load_region(region)
+            step_done(STEPS[0], t)
+            t = time.perf_counter()
+            bar.update(task, description="coverage")
+            cov = coverage_of_region(reg)
+            cov_files = write_coverage(cov, reg, out_dir)
+            step_done(STEPS[1], t)
+            t = time.perf_counter()
+            bar.update(task, description=f"choosing {add} new sites")
+            plan = plan_sites(reg, add=add, params=SitingParams(time_limit_s=30.0),
+                              curve_max=add)
+            site_files = write_siting(plan, out_dir)
+            step_done(STEPS[2], t)
+            t = time.perf_counter()
+            bar.update(task, description="publishing the map")
+            sm = publish_map(reg, out_dir, tiles=tiles, coverage=cov, proposals=plan.chosen)
+            step_done(STEPS[3], t)
+            t = time.perf_counter()
+            bar.update(task, description="planning the runners' routes")
+            day_plan = plan_region_routes(reg, day=day, time_limit=time_limit, seed=seed)
+            route_dir = out_dir / "routes"
+            write_routes(day_plan, route_dir, pdf=True)
+            step_done(STEPS[4], t)
+            t = time.perf_counter()
+            gain = [ln for ln in plan.summary().splitlines() if ln.startswith("region coverage")]
+            summary = [reg.summary(), cov.summary(), *[f"siting, {add} new sites: {g}"
+                                                       for g in gain],
+                       day_plan.summary().splitlines()[0]]
+            index = write_index(out_dir, title=reg.name, summary_lines=summary)
+            step_done(STEPS[5], t)
+        if quiet:
+            return
         print_area_table(cov, reg)
-        for f in files.values():
-            out.print(f"wrote {f}", highlight=False)
+        out.print(plan.summary(), highlight=False)
+        out.print(day_plan.summary(), highlight=False)
+        files = Table(title="输出 Outputs")
+        files.add_column("file")
+        files.add_column("what")
+        for f in cov_files.values():
+            files.add_row(str(f), "coverage 覆盖")
+        for f in site_files.values():
+            files.add_row(str(f), "siting 选址")
+        files.add_row(str(out_dir / "map" / "index.html"), f"service map 地图 ({sm.summary()})"
+                      if len(sm.summary()) < 60 else "service map 地图")
+        files.add_row(str(route_dir / "plan.json"), "day plan 当日计划")
+        files.add_row(str(route_dir / "routes.xlsx"), "dispatcher workbook 调度表")
+        n_sheets = len(list((route_dir / "sheets").glob("*.pdf")))
+        files.add_row(str(route_dir / "sheets") + "/", f"{n_sheets} runner sheets (HTML + PDF)")
+        files.add_row(str(index), "open this first 从这里打开")
+        out.print(files)
+        out.print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()),
+                  highlight=False)
