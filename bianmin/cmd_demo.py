@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from gis.coverage import coverage_of_region
 from gis.region import load_region
@@ -73,7 +72,7 @@ def register(app: typer.Typer) -> None:
             step_done(STEPS[2], t)
             t = time.perf_counter()
             bar.update(task, description="publishing the map")
-            sm = publish_map(reg, out_dir, tiles=tiles, coverage=cov, proposals=plan.chosen)
+            publish_map(reg, out_dir, tiles=tiles, coverage=cov, proposals=plan.chosen)
             step_done(STEPS[3], t)
             t = time.perf_counter()
             bar.update(task, description="planning the runners' routes")
@@ -93,20 +92,16 @@ def register(app: typer.Typer) -> None:
         print_area_table(cov, reg)
         out.print(plan.summary(), highlight=False)
         out.print(day_plan.summary(), highlight=False)
-        files = Table(title="输出 Outputs")
-        files.add_column("file")
-        files.add_column("what")
-        for f in cov_files.values():
-            files.add_row(str(f), "coverage 覆盖")
-        for f in site_files.values():
-            files.add_row(str(f), "siting 选址")
-        files.add_row(str(out_dir / "map" / "index.html"), f"service map 地图 ({sm.summary()})"
-                      if len(sm.summary()) < 60 else "service map 地图")
-        files.add_row(str(route_dir / "plan.json"), "day plan 当日计划")
-        files.add_row(str(route_dir / "routes.xlsx"), "dispatcher workbook 调度表")
+        rows = [(f, "coverage 覆盖") for f in cov_files.values()]
+        rows += [(f, "siting 选址") for f in site_files.values()]
+        rows.append((out_dir / "map" / "index.html", "service map 政务服务地图"))
+        rows.append((route_dir / "plan.json", "day plan 当日计划"))
+        rows.append((route_dir / "routes.xlsx", "dispatcher workbook 调度表"))
         n_sheets = len(list((route_dir / "sheets").glob("*.pdf")))
-        files.add_row(str(route_dir / "sheets") + "/", f"{n_sheets} runner sheets (HTML + PDF)")
-        files.add_row(str(index), "open this first 从这里打开")
-        out.print(files)
+        rows.append((route_dir / "sheets", f"{n_sheets} runner sheets, HTML + PDF 跑手路线单"))
+        rows.append((index, "open this first 从这里打开"))
+        out.print("输出 Outputs:", highlight=False)
+        for path, what in rows:
+            out.print(f"  {path}  — {what}", highlight=False)
         out.print("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()),
                   highlight=False)
