@@ -53,6 +53,86 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ("markdown", "The same on the command line: `bianmin coverage --region data/chengdu "
          "--out out` writes `out/coverage/points.csv`, `areas.csv` and `coverage.gpkg`."),
     ],
+    "02_siting.ipynb": [
+        ("markdown", "# 02 · Siting: which sites close the gaps best\n\n"
+         "Candidates (here the region's banks; post offices and carrier shops in your own "
+         "region), cover sets on the road network, and OR-Tools maximal-coverage models. "
+         "Existing outlets are kept. The population is a proxy."),
+        ("code", SETUP),
+        ("code", "from gis import load_region\nfrom gis.siting.plan import plan_sites\n"
+         "from gis.siting import SolveParams\n\n"
+         "region = load_region(REGION)\n"
+         "plan = plan_sites(region, add=5, params=SolveParams(time_limit_s=30, seed=0))\n"
+         "print(plan.summary())"),
+        ("markdown", "The candidates considered, with their costs (delegating a post office "
+         "costs less than building a station):"),
+        ("code", "plan.candidates.head(10)"),
+        ("markdown", "## The budget curve\nEach point is solved to optimality for that many "
+         "new sites: where the curve flattens, another site buys little."),
+        ("code", "plan.curve"),
+        ("code", "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n\n"
+         "ax = plan.curve.plot(x='sites', y='coverage_rate', marker='o', legend=False)\n"
+         "ax.set_xlabel('new sites'); ax.set_ylabel('share of people inside their circle')\n"
+         "OUT.mkdir(parents=True, exist_ok=True)\nplt.savefig(OUT / 'siting_curve.png', dpi=80)"),
+        ("markdown", "## Before and after, per area"),
+        ("code", "plan.areas.sort_values('gain', ascending=False).head(8)"),
+        ("code", "plan.chosen  # what `bianmin site --add 5` writes to OUT/siting/chosen.csv"),
+    ],
+    "03_service_map.ipynb": [
+        ("markdown", "# 03 · The published service map (政务服务地图)\n\n"
+         "Circles from the road network, then an offline map folder: outlets with popups, "
+         "circles, uncovered population, areas by coverage rate, search, locate-me, legend. "
+         "© OpenStreetMap contributors."),
+        ("code", SETUP),
+        ("code", "from gis import load_region, coverage_of_region\n"
+         "from gis.circles import circles_of_region\n"
+         "from maps import MapOptions, write_map\n\n"
+         "region = load_region(REGION)\ncoverage = coverage_of_region(region)\n"
+         "circles = circles_of_region(region)\ncircles"),
+        ("markdown", "Build and save the map with no tile server at all (`tiles='none'` draws "
+         "the region's own roads), in Chinese:"),
+        ("code", "sm = write_map(region, coverage, circles, OUT / 'nb_map_none',"
+         " options=MapOptions(tiles='none', lang='zh'))\nprint(sm.summary())\n"
+         "sorted(p.name for p in (OUT / 'nb_map_none' / 'map').iterdir())"),
+        ("markdown", "Switch the base map: Amap (高德) tiles are GCJ-02, so every overlay is "
+         "shifted; Tianditu (天地图) needs a key (`TIANDITU_KEY`). Here in English on Amap:"),
+        ("code", "sm_amap = write_map(region, coverage, circles, OUT / 'nb_map_amap',"
+         " options=MapOptions(tiles='amap', lang='en'))\nprint(sm_amap.summary())"),
+        ("markdown", "Open `index.html` inside the folder in a browser; it works from disk."),
+    ],
+    "04_runner_routes.ipynb": [
+        ("markdown", "# 04 · Runner routes for the morning\n\n"
+         "Illustrative errands and runners (no real people), travel times from the road "
+         "network per mode, OR-Tools routing with pickup-and-delivery, time windows, shifts, "
+         "breaks and skills, an independent check, then the sheets."),
+        ("code", SETUP),
+        ("code", "import datetime as dt\nfrom functools import partial\n"
+         "from gis import load_region\n"
+         "from routing import (SolveParams, demo_errands, demo_runners, errands_from_frame,\n"
+         "                     network_matrices, plan_day, runners_from_frame, write_routes)\n\n"
+         "region = load_region(REGION)\n"
+         "outlets = region.outlets[['id', 'name', 'kind', 'lon', 'lat']]\n"
+         "bases = outlets[outlets['kind'].isin(['service_hall', 'community_station',"
+         " 'post_office'])]"),
+        ("code", "errands_table = demo_errands(outlets, region.demand, n=30, seed=1)\n"
+         "runners_table = demo_runners(bases, n=5, seed=1)\nerrands_table.head()"),
+        ("code", "errands = errands_from_frame(errands_table, hall_ids=outlets['id'])\n"
+         "runners = runners_from_frame(runners_table, base_ids=outlets['id'])\n"
+         "plan = plan_day(errands, runners, outlets,"
+         " matrices=partial(network_matrices, region.network),\n"
+         "                date=dt.date(2026, 12, 1), region=region.name,"
+         " params=SolveParams(time_limit_s=5))\nprint(plan.summary())"),
+        ("markdown", "The independent check recomputed every route from the matrix:"),
+        ("code", "plan.check.summary()"),
+        ("code", "files = write_routes(plan, OUT / 'nb_routes')\n"
+         "sorted(p.name for p in (OUT / 'nb_routes' / 'sheets').iterdir())[:6]"),
+        ("markdown", "Each runner's sheet (HTML for the phone, PDF to print) shows the stops "
+         "in order with windows, what to carry, the contact with the phone partly masked, "
+         "and a box to sign."),
+        ("code", "from IPython.display import HTML\n"
+         "first = sorted((OUT / 'nb_routes' / 'sheets').glob('*.html'))[0]\n"
+         "HTML(first.read_text(encoding='utf-8')[:3000])"),
+    ],
 }
 
 
