@@ -124,18 +124,22 @@ class ServiceMap:
 
 # ------------------------------------------------------------------------------ folium parts
 def safe_json(obj: object) -> str:
-    """JSON to paste into a page script: compact, UTF-8, safe inside ``<script>`` and Jinja.
+    """JSON to paste into a page script: compact, UTF-8, safe inside ``<script>`` and Jinja."""
+    return script_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+
+
+def script_safe(out: str) -> str:
+    """JSON text made safe inside ``<script>`` and for Jinja.
 
     branca re-parses every rendered script as a Jinja template, so ``{{``, ``{%`` and ``{#``
     (possible in encoded polylines or in a name) are written as JSON ``\\u`` escapes.
     """
-    out = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     for a, b in (("</", "<\\/"), ("<!--", "<\\u0021--"), ("{{", "{\\u007b"),
                  ("{%", "{\\u0025"), ("{#", "{\\u0023")):
         out = out.replace(a, b)
     return out
 
-class _GeoLayer(folium.GeoJson):
+class _GeoLayer(folium.map.Layer):
     """A GeoJSON layer whose style, points and popups are the functions in assets/bianmin.js."""
 
     _template = Template("""
@@ -145,14 +149,15 @@ class _GeoLayer(folium.GeoJson):
         {% endmacro %}
     """)
 
-    def __init__(self, data: dict, *, name: str, js: dict[str, str], show: bool = True,
+    def __init__(self, geojson: str, *, name: str, js: dict[str, str], show: bool = True,
                  control: bool = True, interactive: bool = True) -> None:
-        super().__init__(data, name=name, show=show, control=control, overlay=True)
+        super().__init__(name=name, overlay=True, control=control, show=show)
+        self._name = "GeoLayer"
         opts = [f"{k}: {v}" for k, v in js.items()]
         if not interactive:
             opts.append("interactive: false")
         self.js_options = "{" + ", ".join(opts) + "}"
-        self.data_js = safe_json(self.data)
+        self.data_js = script_safe(geojson)
 
 
 class _Search(JSCSSMixin, MacroElement):
@@ -416,9 +421,8 @@ def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         files = {"index": final / "index.html"}
         for key, gdf in sm.layers.items():  # beside the page, always WGS-84 (RFC 7946)
             rounded = transform(gdf, gcj02=False)
-            (tmp / f"{key}.geojson").write_text(
-                json.dumps(to_geojson(rounded, LAYER_FIELDS[key]), ensure_ascii=False),
-                encoding="utf-8")
+            (tmp / f"{key}.geojson").write_text(to_geojson(rounded, LAYER_FIELDS[key]),
+                                                encoding="utf-8")
             files[key] = final / f"{key}.geojson"
         old = None
         if final.exists():

@@ -63,7 +63,7 @@ def built(tmp_path_factory):
 def _layer(sm, key_label: str) -> dict:
     for child in sm.map._children.values():
         if isinstance(child, _GeoLayer) and child.layer_name == key_label:
-            return child.data
+            return json.loads(child.data_js)
     raise KeyError(key_label)
 
 
