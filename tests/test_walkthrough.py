@@ -61,3 +61,25 @@ def test_parish_coverage(parish_region, tmp_path):
     assert (~areas["urban"]).any() and areas["urban"].any()
     pts = pd.read_csv(tmp_path / "coverage" / "points.csv")
     assert pts["covered"].any() and (~pts["covered"]).any()
+
+
+def test_parish_map(parish_region, tmp_path):
+    """Step 4: the parish's service map, offline, with its two outlets."""
+    res = CliRunner().invoke(app, ["map", "--region", str(parish_region), "--out",
+                                   str(tmp_path), "--tiles", "none", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    outlets = json.loads((tmp_path / "map" / "outlets.geojson").read_text(encoding="utf-8"))
+    assert sorted(f["properties"]["id"] for f in outlets["features"]) == ["H1", "P1"]
+    assert (tmp_path / "map" / "index.html").stat().st_size > 1000
+
+
+def test_parish_routes(parish_region, tmp_path):
+    """Step 5: the day's routes for the parish, every served errand on a checked plan."""
+    res = CliRunner().invoke(app, ["routes", "--region", str(parish_region), "--out",
+                                   str(tmp_path), "--time-limit", "2", "--demo-errands", "12",
+                                   "--demo-runners", "2", "--date", "2026-12-01", "--no-pdf"])
+    assert res.exit_code == 0, res.output
+    plan = json.loads((tmp_path / "routes" / "plan.json").read_text(encoding="utf-8"))
+    served = sum(len(r.get("stops", [])) for r in plan["routes"])
+    assert served > 0
+    assert len(list((tmp_path / "routes" / "sheets").glob("*.html"))) == 2
