@@ -182,6 +182,26 @@ def test_many_outlets_draw_circles_by_kind(built):
         _layer(sm, "服务圈(各网点)")
 
 
+def test_hostile_names_are_inert(built):
+    """A name with HTML or Jinja delimiters neither breaks the build nor closes the script.
+
+    It stays a JSON string in the page; popups escape it when they draw it (``BM.esc``).
+    """
+    import dataclasses
+
+    evil = '<img src=x onerror=alert(1)></script>{{ 7*7 }}{% if %}{#'
+    region = dataclasses.replace(built["region"], outlets=built["region"].outlets.copy())
+    region.outlets.loc[region.outlets.index[0], "name"] = evil
+    circles = dataclasses.replace(built["circles"], outlets=built["circles"].outlets.copy())
+    circles.outlets.loc[circles.outlets.index[0], "name"] = evil
+    sm = build_map(region, built["coverage"], circles, options=MapOptions(tiles="none"))
+    html = sm.map.get_root().render()
+    assert "onerror=alert(1)></script>" not in html  # the page's script is not closed early
+    assert "{{ 7*7 }}" not in html and "49" not in html.split("onerror")[1][:60]  # no Jinja
+    names = [f["properties"]["name"] for f in _layer(sm, "服务网点")["features"]]
+    assert evil in names
+
+
 def test_english_labels(built):
     """--lang en: English labels and kind names in the page's config."""
     sm = build_map(built["region"], built["coverage"], built["circles"],
