@@ -21,7 +21,7 @@ from gis.region import Region
 from .style import TEXT, mode_label, rate_colour
 
 __all__ = ["PROPOSAL_COLUMNS", "LAYER_FIELDS", "text", "circle_label", "outlets_layer",
-           "areas_layer", "uncovered_layer", "proposals_layer", "roads_layer",
+           "areas_layer", "uncovered_layer", "proposals_layer", "roads_layer", "chain_segments",
            "encode_polylines", "transform", "to_geojson"]
 
 PROPOSAL_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population", "rank"]
@@ -124,8 +124,112 @@ def proposals_layer(proposals: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
     }, geometry=gpd.points_from_xy(p["lon"].to_numpy(float), p["lat"].to_numpy(float)), crs=4326)
 
 
+def chain_segments(a: np.ndarray, b: np.ndarray, lon: np.ndarray,
+                   lat: np.ndarray) -> np.ndarray:
+    """Join road segments ``a[i]–b[i]`` into long lines, straight on through crossings.
+
+    ``shapely.line_merge`` stops at every crossing, so a grid stays one line per block side.
+    Here each node pairs the segment ends that meet there, the straightest pairs first (degree
+    2: always; 3: the best pair; 4: the best of three matchings), and the chains are ordered by
+    pointer jumping (list ranking), all in numpy. Segments on closed loops (roundabouts) stay
+    single segments. Every input segment appears in exactly one output line.
+    """
+    n_seg = len(a)
+    if n_seg == 0:
+        return np.array([], dtype=object)
+    node = np.concatenate([a, b])
+    other = np.concatenate([b, a])
+    twin = np.concatenate([np.arange(n_seg) + n_seg, np.arange(n_seg)])
+    coslat = np.cos(np.radians(lat[node]))
+    ang = np.arctan2(lat[other] - lat[node], (lon[other] - lon[node]) * coslat)
+    order = np.argsort(node, kind="stable")
+    sn = node[order]
+    first = np.r_[True, sn[1:] != sn[:-1]]
+    starts = np.flatnonzero(first)
+    deg = np.diff(np.r_[starts, len(sn)])
+    partner = np.full(2 * n_seg, -1, dtype=np.int64)
+
+    def score(h1, h2):  # 1 when the two ends leave in opposite directions
+        return -np.cos(ang[h1] - ang[h2])
+
+    def link(h1, h2, ok=None):
+        if ok is not None:
+            h1, h2 = h1[ok], h2[ok]
+        partner[h1], partner[h2] = h2, h1
+
+    for d in (2, 3, 4):
+        st = starts[deg == d]
+        if len(st) == 0:
+            continue
+        h = np.stack([order[st + k] for k in range(d)])  # (d, nodes)
+        if d == 2:
+            link(h[0], h[1])
+        elif d == 3:
+            pairs = [(0, 1), (0, 2), (1, 2)]
+            sc = np.stack([score(h[i], h[j]) for i, j in pairs])
+            best = sc.argmax(axis=0)
+            for k, (i, j) in enumerate(pairs):
+                link(h[i], h[j], (best == k) & (sc[k] > 0))
+        else:
+            match = [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
+            sc = np.stack([score(h[p[0]], h[p[1]]) + score(h[q[0]], h[q[1]])
+                           for p, q in match])
+            best = sc.argmax(axis=0)
+            for k, (p, q) in enumerate(match):
+                sel = best == k
+                link(h[p[0]], h[p[1]], sel & (score(h[p[0]], h[p[1]]) > 0))
+                link(h[q[0]], h[q[1]], sel & (score(h[q[0]], h[q[1]]) > 0))
+    # state h = "leave node[h] along segment h % n_seg"; next state continues through the far end
+    nxt = np.where(partner[twin] >= 0, partner[twin], -1)
+    pred = np.full(2 * n_seg, -1, dtype=np.int64)
+    has = nxt >= 0
+    pred[nxt[has]] = np.flatnonzero(has)
+    head = np.arange(2 * n_seg)
+    dist = (pred >= 0).astype(np.int64)
+    jump = pred.copy()
+    for _ in range(int(np.ceil(np.log2(2 * n_seg + 1))) + 1):
+        m = jump >= 0
+        if not m.any():
+            break
+        j = jump[m]
+        head_new, dist_new, jump_new = head[j], dist[m] + dist[j], jump[j]
+        head[m], dist[m], jump[m] = head_new, dist_new, jump_new
+    on_path = jump < 0  # states on closed loops never reach a head
+    idx = np.flatnonzero(on_path)
+    srt = idx[np.lexsort((dist[idx], head[idx]))]
+    g_first = np.r_[True, head[srt][1:] != head[srt][:-1]]
+    g_start = np.flatnonzero(g_first)
+    g_end = np.r_[g_start[1:], len(srt)] - 1
+    heads, ends = srt[g_start], srt[g_end]
+    keep_g = heads < twin[ends]  # each chain once, from its smaller-numbered end
+    sizes = g_end - g_start + 1
+    keep = np.repeat(keep_g, sizes)
+    states = srt[keep]
+    gid = np.repeat(np.arange(len(heads)), sizes)[keep]
+    pts = node[states]
+    last = np.flatnonzero(np.r_[gid[1:] != gid[:-1], True])
+    all_nodes = np.concatenate([pts, other[states[last]]])
+    all_gid = np.concatenate([gid, gid[last]])
+    pos = np.concatenate([np.arange(len(pts)), last + 0.5])
+    o = np.lexsort((pos, all_gid))
+    all_nodes, all_gid = all_nodes[o], all_gid[o]
+    _, line_idx = np.unique(all_gid, return_inverse=True)
+    lines = shapely.linestrings(np.column_stack([lon[all_nodes], lat[all_nodes]]),
+                                indices=line_idx)
+    done = np.zeros(n_seg, dtype=bool)
+    done[states % n_seg] = True
+    rest = np.flatnonzero(~done)  # closed loops: one line per segment
+    if len(rest):
+        xy = np.empty((2 * len(rest), 2))
+        xy[0::2, 0], xy[0::2, 1] = lon[a[rest]], lat[a[rest]]
+        xy[1::2, 0], xy[1::2, 1] = lon[b[rest]], lat[b[rest]]
+        loops = shapely.linestrings(xy, indices=np.repeat(np.arange(len(rest)), 2))
+        lines = np.concatenate([lines, loops])
+    return lines
+
+
 def roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
-    """The region's roads as merged, simplified lines (major = drivable)."""
+    """The region's roads as chained, simplified lines (major = drivable)."""
     net = region.network
     rows = []
     seen = np.zeros(0, dtype=np.int64)
@@ -140,12 +244,7 @@ def roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
         if len(key) == 0:
             continue
         a, b = key // net.n_nodes, key % net.n_nodes
-        coords = np.empty((2 * len(a), 2))
-        coords[0::2, 0], coords[0::2, 1] = net.lon[a], net.lat[a]
-        coords[1::2, 0], coords[1::2, 1] = net.lon[b], net.lat[b]
-        lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(a)), 2))
-        merged = shapely.line_merge(shapely.multilinestrings(lines))
-        parts = shapely.get_parts(merged)
+        parts = chain_segments(a, b, net.lon, net.lat)
         if simplify_deg > 0:
             parts = shapely.simplify(parts, simplify_deg)
         rows.append(gpd.GeoDataFrame({"major": np.full(len(parts), major)},

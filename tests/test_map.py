@@ -202,6 +202,29 @@ def test_hostile_names_are_inert(built):
     assert evil in names
 
 
+def test_chain_segments_keeps_every_segment_once():
+    """Roads chained straight through crossings: fewer lines, the same segments exactly."""
+    import shapely
+
+    from gis.synthetic import grid_network
+    from maps.layers import chain_segments
+
+    net = grid_network(900, seed=3)
+    u, v, _, _ = net.edges("walk")
+    key = np.unique(np.minimum(u, v) * net.n_nodes + np.maximum(u, v))
+    a, b = key // net.n_nodes, key % net.n_nodes
+    lines = chain_segments(a, b, net.lon, net.lat)
+    assert len(lines) < len(key) / 5
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    lut = {(x, y): i for i, (x, y) in enumerate(zip(net.lon.tolist(), net.lat.tolist(),
+                                                    strict=True))}
+    nodes = np.array([lut[(x, y)] for x, y in xy.tolist()])
+    same = idx[1:] == idx[:-1]
+    p, q = nodes[:-1][same], nodes[1:][same]
+    got = np.sort(np.minimum(p, q) * net.n_nodes + np.maximum(p, q))
+    assert np.array_equal(got, key)
+
+
 def test_english_labels(built):
     """--lang en: English labels and kind names in the page's config."""
     sm = build_map(built["region"], built["coverage"], built["circles"],
