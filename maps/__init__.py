@@ -1,5 +1,6 @@
 """The published service map (政务服务地图): an offline folder built with folium."""
 
+from . import layers as layers
 from . import service_map as service_map
 from . import style as style
 from . import tiles as tiles
