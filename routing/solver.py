@@ -360,7 +360,7 @@ def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
 
 
 #: Staged search shares of the budget: first plan, end of route elimination, one elimination try.
-STAGE1_SHARE, ELIMINATE_UNTIL, SLICE_SHARE = 0.15, 0.6, 0.12
+STAGE1_SHARE, ELIMINATE_UNTIL, SLICE_SHARE, ELIMINATE_TRIES = 0.15, 0.6, 0.12, 3
 
 
 def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:
@@ -386,18 +386,25 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     if best is None:
         raise RuntimeError("OR-Tools returned no solution")
     log.info("stage 1: %s", best.summary())
-    # stage 2: route elimination: empty the shortest route, re-insert its tasks elsewhere
+    # stage 2: route elimination: empty a short route, re-insert its tasks elsewhere; when that
+    # fails, try the next shortest (at most ELIMINATE_TRIES per fleet size)
+    tried: set[int] = set()
     while left(ELIMINATE_UNTIL) > 0.1 and best.n_used > 1 and not best.dropped:
         used = [k for k in range(problem.n_vehicles) if best.routes[k]]
-        victim = min(used, key=lambda k: (len(best.routes[k]), k))
+        candidates = [k for k in used if k not in tried]
+        if not candidates or len(tried) >= ELIMINATE_TRIES:
+            break
+        victim = min(candidates, key=lambda k: (len(best.routes[k]), k))
         keep = [k for k in used if k != victim]
         slice_s = max(0.3, min(left(ELIMINATE_UNTIL), SLICE_SHARE * budget))
         trial = _run(problem.with_vehicles(keep), params, slice_s,
                      start=tuple(best.routes[k] for k in keep), penalty=big, status="eliminate")
         if trial is None or trial.dropped:
-            log.info("stage 2: could not empty a route: %d vehicles", best.n_used)
-            break
+            log.info("stage 2: could not empty route %d: %d vehicles", victim, best.n_used)
+            tried.add(victim)
+            continue
         best = _place(problem.n_vehicles, keep, trial)
+        tried.clear()
         log.info("stage 2: route eliminated: %s", best.summary())
     # stage 3: cost only, fleet fixed; tasks soft (penalty ~ a few mean arcs) so the search can
     # leave the tight feasible island; only complete plans are kept (tracker)
