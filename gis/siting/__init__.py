@@ -14,6 +14,8 @@ from .coversets import network_cover_sets as network_cover_sets
 from .models import solve_mclp as solve_mclp
 from .models import solve_pmedian as solve_pmedian
 from .models import solve_set_cover as solve_set_cover
+from .plan import SitingPlan as SitingPlan
+from .plan import plan_sites as plan_sites
 from .problem import InfeasibleTargetError as InfeasibleTargetError
 from .problem import SitingProblem as SitingProblem
 from .problem import SitingResult as SitingResult
@@ -24,7 +26,8 @@ from .report import coverage_curve as coverage_curve
 from .report import rank_sites as rank_sites
 
 __all__ = [
-    "CostTable", "CoverSets", "InfeasibleTargetError", "SitingProblem", "SitingResult",
+    "CostTable", "CoverSets", "InfeasibleTargetError", "SitingPlan", "SitingProblem",
+    "SitingResult", "plan_sites",
     "SolveParams", "SolverError", "areas_before_after", "build_candidates", "candidates",
     "cover_matrix", "coverage_curve", "coversets", "grid_candidates", "models",
     "network_cover_sets", "rank_sites", "report", "solve_mclp", "solve_pmedian",
