@@ -170,7 +170,7 @@ def make_plan(day: DayProblem, sol: Solution, check: PlanCheck, *, date: dt.date
             break_s=0 if brk is None else brk.duration, illustrative=runner.illustrative,
         ))
     dropped = dict(day.pre_dropped)
-    for t, why in drop_reasons(p, sol.dropped).items():
+    for t, why in drop_reasons(p, sol.dropped, sol.routes).items():
         dropped[day.task_errand[t]] = why
     illustrative = any(e.illustrative for e in day.errands) or any(
         r.illustrative for r in day.runners)

@@ -7,7 +7,14 @@ import pytest
 from routing_helpers import Break, brute_force_single, tiny
 
 from routing.problem import UNREACHABLE, RoutingProblem
-from routing.reasons import BOOKED, NOT_ENOUGH_TIME, OUTSIDE_SHIFT, UNREACHABLE_REASON, drop_reasons
+from routing.reasons import (
+    AT_MOST,
+    BOOKED,
+    NOT_ENOUGH_TIME,
+    OUTSIDE_SHIFT,
+    UNREACHABLE_REASON,
+    drop_reasons,
+)
 from routing.solver import SolveParams, solve
 from routing.validate import validate_solution
 
@@ -99,13 +106,15 @@ def test_break_on_unused_vehicle_does_not_break_the_model() -> None:
 
 
 def test_max_tasks_drops_and_reason_is_booked() -> None:
-    """One vehicle allowed one task: the cheaper-to-lose task is dropped, 'fully booked'."""
+    """One vehicle allowed one task: the cheaper-to-lose task is dropped, 'fully booked';
+    with the routes given, the reason says the runner is at its most errands."""
     xy = [[0, 0], [10, 0], [0, 10]]
     p = tiny(xy, [(1,), (2,)], np.tile([0, 1000], (3, 1)), max_tasks=[1],
              penalty=[10_000, 5_000])
     sol = solve(p, FAST)
     assert sol.dropped == (1,)
     assert drop_reasons(p, sol.dropped) == {1: BOOKED}
+    assert drop_reasons(p, sol.dropped, sol.routes) == {1: AT_MOST}
     assert validate_solution(p, sol).ok
 
 
