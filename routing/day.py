@@ -12,6 +12,7 @@ import pandas as pd
 
 from .build import build_day_problem
 from .plan import DayPlan, make_plan
+from .repair import insert_dropped
 from .solver import SolveParams, solve
 from .tables import Errand, Runner
 from .validate import validate_solution
@@ -65,6 +66,7 @@ def plan_day(errands: list[Errand], runners: list[Runner], outlets: pd.DataFrame
     if sol is None:  # nothing to route: every errand was dropped before solving
         from .solver import Solution
         sol = Solution(tuple(() for _ in runners), tuple(() for _ in runners), (), 0, "empty")
+    sol = insert_dropped(day.problem, sol)
     check = validate_solution(day.problem, sol)
     if not check.ok:
         raise PlanCheckError("plan check failed: " + "; ".join(check.problems[:5]))

@@ -176,3 +176,19 @@ def test_solution_limit_makes_runs_repeatable() -> None:
     a, b = solve(p, params), solve(p, params)
     assert a.routes == b.routes and a.cost == b.cost
     assert validate_solution(p, a).ok
+
+
+def test_repair_inserts_a_task_the_search_left_out() -> None:
+    """A plan that leaves out a task which fits gets it inserted, and stays valid."""
+    from routing.repair import insert_dropped
+    from routing.solver import Solution
+
+    p = tiny([[0, 0], [10, 0], [20, 0], [30, 0]], [(1, 2), (3,)], np.tile([0, 1000], (4, 1)),
+             penalty=[100, 100])
+    partial = Solution(((1, 2),), ((),), (1,), 40)
+    fixed = insert_dropped(p, partial)
+    assert fixed.dropped == () and 3 in fixed.routes[0] and fixed.cost == 60
+    assert validate_solution(p, fixed).ok
+    late = tiny([[0, 0], [10, 0], [20, 0], [30, 0]], [(1, 2), (3,)],
+                [[0, 1000], [0, 1000], [0, 1000], [0, 5]], penalty=[100, 100])
+    assert insert_dropped(late, Solution(((1, 2),), ((),), (1,), 40)).dropped == (1,)
