@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from routing_helpers import synthetic_area
+from test_routing_helpers import synthetic_area
 from typer.testing import CliRunner
 
 from routing import (

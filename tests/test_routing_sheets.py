@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
-from routing_helpers import synthetic_area
+from test_routing_helpers import synthetic_area
 
 from routing import (
     SolveParams,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from routing_helpers import Break, brute_force_single, tiny
+from test_routing_helpers import Break, brute_force_single, tiny
 
 from routing.problem import UNREACHABLE, RoutingProblem
 from routing.reasons import (

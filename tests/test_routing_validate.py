@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from routing_helpers import Break, tiny
+from test_routing_helpers import Break, tiny
 
 from routing.solver import Solution
 from routing.validate import validate_solution

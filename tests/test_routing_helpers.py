@@ -1,4 +1,7 @@
-"""Tiny routing instances shared by the routing tests (not a test module)."""
+"""Tiny routing instances shared by the routing tests, and a check of the brute force itself.
+
+Named ``test_routing_*`` to live among the routing tests; the other modules import from it.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +60,18 @@ def brute_force_single(p: RoutingProblem) -> int | None:
     return best
 
 
-__all__ = ["Break", "euclid", "tiny", "brute_force_single"]
+__all__ = ["Break", "euclid", "tiny", "brute_force_single", "synthetic_area"]
+
+
+def test_brute_force_respects_pickup_order_and_windows() -> None:
+    """On a line, the enumerated optimum is out-and-back; a window forces a detour."""
+    xy = [[0, 0], [10, 0], [20, 0], [30, 0]]
+    p = tiny(xy, [(2, 1), (3,)], np.tile([0, 1000], (4, 1)))
+    assert brute_force_single(p) == 60  # e.g. 0-20-30-10-0: pickup at 20 before delivery at 10
+    assert brute_force_single(tiny(xy, [(1, 2), (3,)], np.tile([0, 1000], (4, 1)))) == 60
+    w = np.tile([0, 1000], (4, 1))
+    w[1] = [0, 5]  # node 1 cannot be reached by time 5
+    assert brute_force_single(tiny(xy, [(2, 1), (3,)], w)) is None
 
 
 def synthetic_area(seed: int = 0, n_outlets: int = 4, n_demand: int = 80):
