@@ -31,6 +31,7 @@ from routing.validate import validate_solution  # noqa: E402
 
 SCALE = 1000  # instance distance units -> solver integers (once, here)
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "vrp"
+QUICK_DIR = ROOT / "benchmarks" / "instances"  # lc101 + bks.csv, shipped for --quick
 
 
 @dataclass
@@ -282,7 +283,8 @@ def bench_day(limit: float, *, n_errands: int = 400, n_runners: int = 40, seed: 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", nargs="?", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("folder", nargs="?", type=Path, default=None,
+                    help=f"instances folder (default {DEFAULT_DIR}; --quick: {QUICK_DIR})")
     ap.add_argument("--instances", default="lr101,lr105,lc101,lrc101,lr201,lrc201,lr1_2_1")
     ap.add_argument("--limits", default="10,60")
     ap.add_argument("--workers", type=int, default=1)
@@ -296,12 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         res = bench_day(args.time_limit, region=args.region)
         return 0 if res["valid"] else 1
     if args.quick:
-        rows = bench_instances(args.folder, ["lc101"], [2.0], workers=1,
+        rows = bench_instances(args.folder or QUICK_DIR, ["lc101"], [2.0], workers=1,
                                pyvrp=not args.no_pyvrp)
         return 0 if all(r["ok"] for r in rows) else 1
     names = [x.strip() for x in args.instances.split(",") if x.strip()]
     limits = [float(x) for x in args.limits.split(",")]
-    rows = bench_instances(args.folder, names, limits, workers=args.workers,
+    rows = bench_instances(args.folder or DEFAULT_DIR, names, limits, workers=args.workers,
                            pyvrp=not args.no_pyvrp)
     return 0 if all(r["ok"] for r in rows) else 1
 
