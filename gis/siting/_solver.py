@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +47,17 @@ class _Mip:
         text += params.solver_params or ""
         if text and not self.s.SetSolverSpecificParametersAsString(text):
             raise SolverError(f"{params.solver} rejected the parameters: {text!r}")
+
+    def solve_timed(self, t0: float, x: list) -> tuple[str, float, float, np.ndarray,
+                                                       float, float]:
+        """:meth:`solve`, plus the open mask of ``x`` (read at 0.5, never ``> 0``), the build
+        time since ``t0`` and the solve time."""
+        build_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        status, obj, bound = self.solve()
+        solve_s = time.perf_counter() - t1
+        chosen = np.array([v.solution_value() for v in x]) > 0.5
+        return status, obj, bound, chosen, build_s, solve_s
 
     def solve(self) -> tuple[str, float, float]:
         mp = pywraplp.MPSolverParameters()

@@ -94,11 +94,7 @@ def solve_capacitated(problem: SitingProblem, *, p: int | None, budget: float | 
     for k in range(g.nnz):
         o.SetCoefficient(z[k], float(gw[rows_of[k]]))
     o.SetMaximization()
-    build_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    status, obj, bound = mip.solve()
-    solve_s = time.perf_counter() - t1
-    chosen = np.array([v.solution_value() for v in x]) > 0.5
+    status, obj, bound, chosen, build_s, solve_s = mip.solve_timed(t0, x)
     new = cand[chosen & ~problem.required[cand]]
     return _finish(problem, "mclp-capacitated", params, status, obj, bound, new, build_s,
                    solve_s, stats, served=float(obj))
@@ -143,11 +139,7 @@ def solve_pmedian(problem: SitingProblem, *, p: int, penalty_s: float | None = N
         o.SetCoefficient(u[r], float(gw[r] * penalty_s))
     o.SetOffset(float(unreached * penalty_s))
     o.SetMinimization()
-    build_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    status, obj, bound = mip.solve()
-    solve_s = time.perf_counter() - t1
-    chosen = np.array([v.solution_value() for v in x]) > 0.5
+    status, obj, bound, chosen, build_s, solve_s = mip.solve_timed(t0, x)
     zval = np.array([v.solution_value() for v in z])
     # serving site per group: the pair with the largest allocation (all-or-nothing uncapacitated)
     g_assign = np.full(g.shape[0], -1, dtype=np.int64)

@@ -124,11 +124,7 @@ def solve_mclp(problem: SitingProblem, *, p: int | None = None, budget: float | 
         obj.SetMaximization()
         if hint_free is not None:
             s.SetHint(x, [float(v) for v in hint_free])
-        build_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        status, o, b = mip.solve()
-        solve_s = time.perf_counter() - t1
-        chosen = np.array([v.solution_value() for v in x]) > 0.5
+        status, o, b, chosen, build_s, solve_s = mip.solve_timed(t0, x)
         obj, bound = o + red.pre_covered, b + red.pre_covered
     res = _finish(problem, "mclp", params, status, obj, bound, red.free[chosen], build_s,
                   solve_s, red.stats)
@@ -213,11 +209,7 @@ def solve_set_cover(problem: SitingProblem, *, target: float = 1.0,
         for j in range(n_f):
             o.SetCoefficient(x[j], float(costs[j]))
         o.SetMinimization()
-        build_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        status, obj, bound = mip.solve()
-        solve_s = time.perf_counter() - t1
-        chosen = np.array([v.solution_value() for v in x]) > 0.5
+        status, obj, bound, chosen, build_s, solve_s = mip.solve_timed(t0, x)
     res = _finish(problem, "setcover", params, status, obj, bound, red.free[chosen], build_s,
                   solve_s, red.stats)
     if res.covered_weight < need - 1e-6 * max(total, 1.0):
