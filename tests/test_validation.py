@@ -148,3 +148,21 @@ def test_every_command_has_help():
         name = cmd.name or cmd.callback.__name__
         r = runner.invoke(app, [name, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output, name
+
+
+def test_own_population_table_replaces_the_proxy(tmp_path):
+    """`--population F` replaces the bundled proxy: the tables hold exactly the user's people."""
+    f = write(tmp_path / "people.csv", "id,lon,lat,population,area_id\n"
+              "p1,104.0715,30.6728,1200,A005\np2,104.1054,30.7056,800,A004\n", encoding="gbk")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["coverage", "--region", str(DATA / "chengdu"), "--out",
+                                   str(out), "--population", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "PROXY" not in res.output
+    pts = pd.read_csv(out / "coverage" / "points.csv")
+    assert sorted(pts["demand_id"]) == ["p1", "p2"]
+    areas = pd.read_csv(out / "coverage" / "areas.csv").set_index("area_id")
+    assert areas["population"].sum() == 2000
+    assert areas.loc["A005", "population"] == 1200 and areas.loc["A004", "population"] == 800
+    # p1 stands beside 成都市政务服务中心: well inside its 15-minute walk
+    assert bool(pts.set_index("demand_id").loc["p1", "covered"])
