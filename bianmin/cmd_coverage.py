@@ -11,7 +11,7 @@ from gis.coverage import CoverageResult, coverage_of_region
 from gis.io import write_csv, write_gpkg
 from gis.region import Region, load_region
 
-from .common import out, step, user_errors
+from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
 
 POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "threshold_minutes",
                  "covered", "reachable", "outlet_id"]
@@ -59,8 +59,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def coverage(
-        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
-        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        region: Path = REGION_OPTION,
+        out_dir: Path = OUT_OPTION,
         population: Path | None = typer.Option(
             None, help="Your own population table (id, lon, lat, population, area_id); "
             "replaces the region's proxy."),

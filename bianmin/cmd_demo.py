@@ -19,7 +19,7 @@ from .cmd_coverage import print_area_table, write_coverage
 from .cmd_map import publish_map
 from .cmd_routes import plan_region_routes
 from .cmd_site import write_siting
-from .common import console, out, user_errors
+from .common import OUT_OPTION, REGION_OPTION, console, out, user_errors
 from .index_page import write_index
 
 STEPS = ("区域 region", "覆盖 coverage", "选址 siting", "地图 map", "路线 routes", "索引 index")
@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
-        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        region: Path = REGION_OPTION,
+        out_dir: Path = OUT_OPTION,
         add: int = typer.Option(5, help="New sites the siting proposal chooses."),
         tiles: str = typer.Option("osm", help="Base map of the published map: osm, amap, "
                                   "tianditu (needs TIANDITU_KEY) or none."),

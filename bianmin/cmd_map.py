@@ -16,7 +16,7 @@ from gis.region import Region, load_region
 from maps import MapOptions, ServiceMap, write_map
 from maps.layers import PROPOSAL_COLUMNS
 
-from .common import out, step, user_errors
+from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
 
 
 def publish_map(region: Region, out_dir: Path, *, lang: str = "zh", tiles: str = "osm",
@@ -63,8 +63,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("map")
     def map_(
-        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
-        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        region: Path = REGION_OPTION,
+        out_dir: Path = OUT_OPTION,
         lang: str = typer.Option("zh", help="Labels: zh (Chinese) or en (English)."),
         tiles: str = typer.Option(
             "osm", help="Base map: osm, tianditu (needs a key), amap (GCJ-02) or none "

@@ -23,7 +23,7 @@ from routing import (
     write_routes,
 )
 
-from .common import out, step, user_errors
+from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
 
 #: Outlet kinds a runner may be based at (if the region has any of them).
 BASE_KINDS = ("service_hall", "community_station", "post_office")
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def routes(
-        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
+        region: Path = REGION_OPTION,
         errands: Path | None = typer.Option(None, help="Errands CSV/XLSX (default: the "
                                             "region's, else illustrative demo errands)."),
         runners: Path | None = typer.Option(None, help="Runners CSV/XLSX (default: the "
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         date: str | None = typer.Option(None, help="Day of the plan, YYYY-MM-DD (default "
                                         "today)."),
         time_limit: float = typer.Option(20.0, "--time-limit", help="Solver seconds."),
-        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        out_dir: Path = OUT_OPTION,
         seed: int = typer.Option(0, help="Seed for the demo errands and runners."),
         demo_errand_count: int = typer.Option(60, "--demo-errands", help="Demo errands."),
         demo_runner_count: int = typer.Option(8, "--demo-runners", help="Demo runners."),

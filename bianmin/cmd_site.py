@@ -13,7 +13,7 @@ from gis.siting.candidates import CostTable
 from gis.siting.plan import CURVE_COLUMNS, SitingPlan, plan_sites
 from gis.siting.problem import SolveParams
 
-from .common import out, step, user_errors
+from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
 
 
 def write_siting(plan: SitingPlan, out_dir: Path) -> dict[str, Path]:
@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def site(
-        region: Path = typer.Option(Path("data/chengdu"), help="Region folder (region.toml)."),
-        out_dir: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+        region: Path = REGION_OPTION,
+        out_dir: Path = OUT_OPTION,
         add: int | None = typer.Option(None, "--add", help="Number of new sites to choose."),
         budget: float | None = typer.Option(None, help="Budget in cost units "
                                             "(1 = delegating to a post office)."),

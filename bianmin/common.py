@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -17,6 +18,10 @@ from gis.errors import BianminError, InputError
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+
+#: The options every command shares (one definition: same default, same help everywhere).
+REGION_OPTION = typer.Option(Path("data/chengdu"), "--region", help="Region folder (region.toml).")
+OUT_OPTION = typer.Option(Path("out"), "--out", help="Output folder.")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
