@@ -3,7 +3,7 @@
 Time = walking access leg (demand point to its network node) + network time + walking egress leg
 (the outlet's network node to the outlet). Each demand point is judged against its own area's
 circle (urban 15 minutes, rural 30 minutes by default, each with its own mode). Network times are
-one multi-source Dijkstra per mode on the reversed graph (``scipy.sparse.csgraph``).
+one multi-source shortest-path search per mode on the reversed graph (:mod:`gis._sssp`).
 """
 
 from __future__ import annotations
@@ -23,41 +23,51 @@ __all__ = ["CoverageResult", "compute_coverage", "coverage_of_region", "weighted
 log = logging.getLogger(__name__)
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The population-weighted ``q`` quantile (lower; NaN when there is no weight)."""
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q):
+    """The population-weighted ``q`` quantile (lower; NaN when there is no weight).
+
+    ``q`` may be a sequence: the values are sorted once and a list is returned.
+    """
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     ok = np.isfinite(values) & (weights > 0)
     if not ok.any():
-        return float("nan")
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    cum = np.cumsum(w)
-    k = int(np.searchsorted(cum, q * cum[-1] - 1e-9 * cum[-1]))
-    return float(v[min(k, len(v) - 1)])
+        out = [float("nan")] * len(qs)
+    else:
+        v, w = values[ok], weights[ok]
+        order = np.argsort(v, kind="stable")
+        v, w = v[order], w[order]
+        cum = np.cumsum(w)
+        k = np.searchsorted(cum, qs * cum[-1] - 1e-9 * cum[-1])
+        out = [float(x) for x in v[np.minimum(k, len(v) - 1)]]
+    return out if np.ndim(q) else out[0]
 
 
 def grouped_weighted_quantile(codes: np.ndarray, k: int, values: np.ndarray,
-                              weights: np.ndarray, q: float) -> np.ndarray:
-    """:func:`weighted_quantile` for each of ``k`` groups at once (``codes`` in 0..k-1)."""
+                              weights: np.ndarray, q) -> np.ndarray:
+    """:func:`weighted_quantile` for each of ``k`` groups at once (``codes`` in 0..k-1).
+
+    With a sequence ``q`` the result has one row per quantile (one sort for all of them).
+    """
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
     ok = np.isfinite(values) & (weights > 0)
     c, v, w = codes[ok], values[ok], weights[ok].astype(float)
-    out = np.full(k, np.nan)
-    if len(c) == 0:
-        return out
-    order = np.lexsort((v, c))
-    c, v, w = c[order], v[order], w[order]
-    cum = np.cumsum(w)
-    total = np.bincount(c, weights=w, minlength=k)
-    start = np.searchsorted(c, np.arange(k))
-    before = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
-    before[start == 0] = 0.0
-    target = before + q * total - 1e-9 * np.maximum(total, 1)
-    idx = np.searchsorted(cum, target)
-    has = total > 0
-    out[has] = v[np.minimum(idx[has], len(v) - 1)]
-    return out
+    out = np.full((len(qs), k), np.nan)
+    if len(c):
+        order = np.lexsort((v, c))
+        c, v, w = c[order], v[order], w[order]
+        cum = np.cumsum(w)
+        total = np.bincount(c, weights=w, minlength=k)
+        start = np.searchsorted(c, np.arange(k))
+        before = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+        before[start == 0] = 0.0
+        has = total > 0
+        for i, qi in enumerate(qs):
+            target = before + qi * total - 1e-9 * np.maximum(total, 1)
+            idx = np.searchsorted(cum, target)
+            out[i, has] = v[np.minimum(idx[has], len(v) - 1)]
+    return out if np.ndim(q) else out[0]
 
 
 @dataclass(frozen=True)
@@ -134,13 +144,14 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     }, geometry=demand.geometry.values, crs=demand.crs)
     table = _area_table(points, areas)
     pop = points["population"].to_numpy()
+    median, p90 = weighted_quantile(minutes, pop, (0.5, 0.9))
     total = {
         "population": float(pop.sum()),
         "covered_population": float(pop[covered].sum()),
         "coverage_rate": float(pop[covered].sum() / pop.sum()) if pop.sum() > 0 else float("nan"),
         "unreachable_population": float(pop[~reachable].sum()),
-        "median_minutes": weighted_quantile(minutes, pop, 0.5),
-        "p90_minutes": weighted_quantile(minutes, pop, 0.9),
+        "median_minutes": median,
+        "p90_minutes": p90,
     }
     return CoverageResult(points=points, areas=table, total=total)
 
@@ -155,8 +166,7 @@ def _area_table(points: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     population = np.bincount(codes, weights=pop, minlength=k)
     covered_population = np.bincount(codes, weights=pop * cov, minlength=k)
     unreachable = np.bincount(codes, weights=pop * ~reach, minlength=k)
-    med = grouped_weighted_quantile(codes, k, mins, pop, 0.5)
-    p90 = grouped_weighted_quantile(codes, k, mins, pop, 0.9)
+    med, p90 = grouped_weighted_quantile(codes, k, mins, pop, (0.5, 0.9))
     per = pd.DataFrame({"area_id": uniques, "population": population,
                         "covered_population": covered_population,
                         "unreachable_population": unreachable,

@@ -130,3 +130,8 @@ def test_grouped_quantile_equals_per_group():
         got = grouped_weighted_quantile(codes, 8, v, w, q)
         want = [weighted_quantile(v[codes == g], w[codes == g], q) for g in range(8)]
         assert np.allclose(got, want, equal_nan=True)
+    both = grouped_weighted_quantile(codes, 8, v, w, (0.5, 0.9))
+    assert np.allclose(both[0], grouped_weighted_quantile(codes, 8, v, w, 0.5), equal_nan=True)
+    assert np.allclose(both[1], grouped_weighted_quantile(codes, 8, v, w, 0.9), equal_nan=True)
+    assert weighted_quantile(v, w, (0.5, 0.9)) == [weighted_quantile(v, w, 0.5),
+                                                   weighted_quantile(v, w, 0.9)]

@@ -76,6 +76,25 @@ def test_snap_and_access_leg():
     assert s.access_s[0] == pytest.approx(45.0 / (4.5 / 3.6), rel=0.01)
 
 
+def test_snap_many_points_matches_brute_force():
+    """Large batches are queried in Z-order; the answer is still each point's nearest node."""
+    from gis.synthetic import grid_network
+
+    net = grid_network(2_500, seed=3)
+    rng = np.random.default_rng(3)
+    n = 5_000
+    lon = rng.uniform(net.lon.min(), net.lon.max(), n)
+    lat = rng.uniform(net.lat.min(), net.lat.max(), n)
+    snap = net.snap(lon, lat, mode="walk")
+    px, py = net.project(lon, lat)
+    nodes = np.flatnonzero(net.nodes_in("walk"))
+    d2 = (px[:, None] - net.x[nodes][None, :]) ** 2 + (py[:, None] - net.y[nodes][None, :]) ** 2
+    best = np.sqrt(d2.min(axis=1))
+    np.testing.assert_allclose(snap.distance_m, best, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.hypot(px - net.x[snap.node], py - net.y[snap.node]), best,
+                               rtol=0, atol=1e-6)
+
+
 def test_save_and_load_roundtrip(tmp_path):
     """A saved network answers the same as the original."""
     net = line_network()
