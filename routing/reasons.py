@@ -6,7 +6,8 @@
    back, windows, shift and break respected), recomputed by :func:`routing.validate`.
 4. ``runners at their most errands``: every vehicle that could serve it alone already has its
    most tasks in the plan.
-5. ``runners fully booked``: some vehicle could serve it alone, but not on top of its plan.
+5. ``runners fully booked``: some vehicle could serve it alone, but not on top of its plan,
+   and no swap with a planned errand of no higher priority made room (see :mod:`routing.repair`).
 
 ("no runner with the skill" is found before solving, in :mod:`routing.build`.)
 """

@@ -2,8 +2,11 @@
 
 OR-Tools stops at a time limit; a task it left out may still fit somewhere. Each left-out task
 (most costly to leave out first) goes into its cheapest position that the independent schedule
-check (:func:`routing.validate.schedule_route`), skills and most-tasks accept. So a task the
-plan leaves out has no single feasible insertion into the final routes.
+check (:func:`routing.validate.schedule_route`), skills and most-tasks accept. A task that
+still fits nowhere may take the place of a planned task of no higher priority on one of its
+runners, if that task then fits on another runner (a one-step ejection chain; bounded by a
+count of schedule checks). So a task the plan leaves out has no single feasible insertion into
+the final routes, and no such swap was found within the bound.
 """
 
 from __future__ import annotations
@@ -37,13 +40,47 @@ def _fits_load(p: RoutingProblem, k: int, route: tuple[int, ...]) -> bool:
     return bool(load.max(initial=0) <= int(p.vehicle_capacity[k]) and load.min(initial=0) >= 0)
 
 
-def insert_dropped(p: RoutingProblem, sol: Solution) -> Solution:
-    """Insert left-out tasks at their cheapest feasible position (see the module docstring)."""
+def _best_insertion(p: RoutingProblem, k: int, route: tuple[int, ...], nodes, budget: list[int]
+                    ) -> tuple[int, tuple[int, ...]] | None:
+    """Cheapest feasible insertion of a task's nodes into ``route`` (cost delta, new route).
+
+    Each schedule check spends one unit of ``budget[0]``; at zero the search stops early.
+    """
+    base = _route_cost(p, k, route)
+    best = None
+    for i in range(len(route) + 1):
+        js = range(i, len(route) + 1) if len(nodes) == 2 else [None]
+        for j in js:
+            cand = route[:i] + (nodes[0],) + route[i:]
+            if j is not None:
+                cand = cand[:j + 1] + (nodes[1],) + cand[j + 1:]
+            delta = _route_cost(p, k, cand) - base
+            if best is not None and delta >= best[0]:
+                continue
+            if budget[0] <= 0:
+                return best
+            budget[0] -= 1
+            if _fits_load(p, k, cand) and not schedule_route(p, k, cand)[3]:
+                best = (delta, cand)
+    return best
+
+
+def _without(route: tuple[int, ...], nodes) -> tuple[int, ...]:
+    drop = set(nodes)
+    return tuple(x for x in route if x not in drop)
+
+
+def insert_dropped(p: RoutingProblem, sol: Solution, *, swap_checks: int = 150_000) -> Solution:
+    """Insert left-out tasks (see the module docstring); ``swap_checks`` bounds the swap step.
+
+    The bound counts schedule checks, not seconds, so the result is the same on any machine.
+    """
     if not sol.dropped:
         return sol
     routes = [tuple(r) for r in sol.routes]
     counts = [sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x) for r in routes]
     pen = p.task_penalty if p.task_penalty is not None else np.zeros(len(p.tasks))
+    unlimited = [1 << 62]
     left = []
     for t in sorted(sol.dropped, key=lambda t: -int(pen[t])):
         nodes = p.tasks[t]
@@ -51,19 +88,9 @@ def insert_dropped(p: RoutingProblem, sol: Solution) -> Solution:
         for k in p.allowed(t):
             if p.vehicle_max_tasks is not None and counts[k] >= int(p.vehicle_max_tasks[k]):
                 continue
-            r = routes[k]
-            base = _route_cost(p, k, r)
-            for i in range(len(r) + 1):
-                js = range(i, len(r) + 1) if len(nodes) == 2 else [None]
-                for j in js:
-                    cand = r[:i] + (nodes[0],) + r[i:]
-                    if j is not None:
-                        cand = cand[:j + 1] + (nodes[1],) + cand[j + 1:]
-                    delta = _route_cost(p, k, cand) - base
-                    if best is not None and delta >= best[0]:
-                        continue
-                    if _fits_load(p, k, cand) and not schedule_route(p, k, cand)[3]:
-                        best = (delta, k, cand)
+            got = _best_insertion(p, k, routes[k], nodes, unlimited)
+            if got is not None and (best is None or got[0] < best[0]):
+                best = (got[0], k, got[1])
         if best is None:
             left.append(t)
             continue
@@ -71,9 +98,49 @@ def insert_dropped(p: RoutingProblem, sol: Solution) -> Solution:
         routes[k] = cand
         counts[k] += 1
         log.info("repair: task %d inserted on vehicle %d", t, k)
+    # swap step: a task still out takes the place of a planned task of no higher priority,
+    # which moves to another runner; the first such move found is taken
+    budget = [swap_checks]
+    still = []
+    for t in left:
+        moved = _swap_in(p, t, routes, counts, pen, budget)
+        if moved is None:
+            still.append(t)
+            continue
+        for k, r in moved.items():
+            routes[k] = r
+        log.info("repair: task %d swapped in", t)
+    left = still
     if len(left) == len(sol.dropped):
         return sol
     cost = sum(_route_cost(p, k, r) for k, r in enumerate(routes))
     times = tuple(tuple(schedule_route(p, k, r)[0]) for k, r in enumerate(routes))
     return replace(sol, routes=tuple(routes), times=times, dropped=tuple(sorted(left)), cost=cost,
                    status=sol.status + "+repair")
+
+
+def _swap_in(p: RoutingProblem, t: int, routes: list[tuple[int, ...]], counts: list[int],
+             pen: np.ndarray, budget: list[int]) -> dict[int, tuple[int, ...]] | None:
+    """Routes changed so that task ``t`` is served and every served task stays served."""
+    nodes = p.tasks[t]
+    for k in p.allowed(t):
+        for s in sorted({int(p.node_task[x]) for x in routes[k]}):
+            if int(pen[s]) > int(pen[t]):
+                continue  # never move a more urgent errand out of the way for a less urgent one
+            if budget[0] <= 0:
+                return None
+            trimmed = _without(routes[k], p.tasks[s])
+            got = _best_insertion(p, k, trimmed, nodes, budget)
+            if got is None:
+                continue
+            new_k = got[1]
+            for k2 in p.allowed(s):
+                if k2 == k:
+                    continue
+                if p.vehicle_max_tasks is not None and counts[k2] >= int(p.vehicle_max_tasks[k2]):
+                    continue
+                there = _best_insertion(p, k2, routes[k2], p.tasks[s], budget)
+                if there is not None:
+                    counts[k2] += 1
+                    return {k: new_k, k2: there[1]}
+    return None

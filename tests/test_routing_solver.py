@@ -192,3 +192,23 @@ def test_repair_inserts_a_task_the_search_left_out() -> None:
     late = tiny([[0, 0], [10, 0], [20, 0], [30, 0]], [(1, 2), (3,)],
                 [[0, 1000], [0, 1000], [0, 1000], [0, 5]], penalty=[100, 100])
     assert insert_dropped(late, Solution(((1, 2),), ((),), (1,), 40)).dropped == (1,)
+
+
+def test_repair_swaps_a_task_onto_another_runner() -> None:
+    """B fits only runner 0, who is at its most errands with A; A can move to runner 1."""
+    from routing.repair import insert_dropped
+    from routing.solver import Solution
+
+    xy = [[0, 0], [10, 0], [20, 0]]
+    w = np.tile([0, 1000], (3, 1))
+    kw = dict(vehicles=2, allowed=[(0, 1), (0,)], max_tasks=[1, 1])
+    p = tiny(xy, [(1,), (2,)], w, penalty=[100, 100], **kw)
+    partial = Solution(((1,), ()), ((), ()), (1,), 20)
+    fixed = insert_dropped(p, partial)
+    assert fixed.dropped == () and fixed.routes == ((2,), (1,))
+    assert validate_solution(p, fixed).ok
+    # a more urgent errand is never moved aside for a less urgent one
+    urgent = tiny(xy, [(1,), (2,)], w, penalty=[500, 100], **kw)
+    assert insert_dropped(urgent, partial).dropped == (1,)
+    # no budget for the swap step: left out
+    assert insert_dropped(p, partial, swap_checks=0).dropped == (1,)
