@@ -49,10 +49,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
 from scipy import ndimage
-from scipy.sparse.csgraph import dijkstra
 
 from .network import RoadNetwork
 from .region import Region, RegionSettings
@@ -241,26 +239,19 @@ def _bounded_times(network: RoadNetwork, mode: str, sources: np.ndarray,
                    offsets_s: np.ndarray, limit_s: float) -> np.ndarray:
     """(len(sources), n) seconds from every node *to* each source, egress included.
 
-    ``inf`` past ``limit_s``. The egress is added the way
-    :meth:`gis.network.RoadNetwork.times_to_nearest` adds it (after the search when all egress
-    legs are equal, else as the first edge from a virtual node), so the sums are bit-identical
-    to the coverage table's and a point on the boundary is judged the same way by both.
+    ``inf`` past ``limit_s``. Each row is the same compiled search the coverage table uses
+    (:meth:`gis.network.RoadNetwork.times_to_nearest`), started at the source's egress time, so
+    the sums are bit-identical to the coverage table's and a point on the boundary is judged
+    the same way by both.
     """
-    gT = network.graph_T(mode)
-    n = gT.shape[0]
+    n = network.n_nodes
     sources = np.asarray(sources, dtype=np.int64)
     offsets_s = np.asarray(offsets_s, dtype=float)
-    if len(sources) == 0:
-        return np.zeros((0, n))
-    if np.ptp(offsets_s) == 0:
-        base = float(offsets_s[0])
-        return dijkstra(gT, directed=True, indices=sources, limit=limit_s - base) + base
-    k = len(sources)
-    data = np.concatenate([gT.data, np.maximum(offsets_s, 1e-6)])
-    indices = np.concatenate([gT.indices, sources]).astype(gT.indices.dtype, copy=False)
-    indptr = np.concatenate([gT.indptr, gT.nnz + np.arange(1, k + 1)]).astype(gT.indptr.dtype)
-    aug = sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-    return dijkstra(aug, directed=True, indices=n + np.arange(k), limit=limit_s)[:, :n]
+    out = np.empty((len(sources), n))
+    for i in range(len(sources)):
+        out[i], _ = network.times_to_nearest(sources[i:i + 1], mode=mode,
+                                             offsets_s=offsets_s[i:i + 1], limit_s=limit_s)
+    return out
 
 
 def reach_polygons(network: RoadNetwork, sources, *, mode: str, budget_s: float,
