@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -25,8 +26,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from ._sssp import Adjacency, nearest_sources
 from .errors import InputError, NetworkError, Problem
+
+if TYPE_CHECKING:
+    from ._sssp import Adjacency
 
 __all__ = ["Speeds", "Snap", "RoadNetwork", "MODES", "utm_crs", "DRIVE_KMH"]
 
@@ -450,10 +453,14 @@ class RoadNetwork:
         sources = np.asarray(sources, dtype=np.int64)
         if len(sources) == 0:
             return np.full(self.n_nodes, np.inf), np.full(self.n_nodes, -1, dtype=np.int64)
+        from ._sssp import nearest_sources  # numba: imported on first use (about a second)
+
         return nearest_sources(self.adjacency_T(mode), sources, offsets_s, limit_s)
 
     def adjacency_T(self, mode: str) -> Adjacency:
         """The reversed graph in the layout of the nearest-source kernel (built once)."""
+        from ._sssp import Adjacency
+
         self._check_mode(mode)
         if mode not in self._adjacency_T:
             self._adjacency_T[mode] = Adjacency.from_csr(self.graph_T(mode))
