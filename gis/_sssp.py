@@ -80,6 +80,21 @@ class Adjacency:
                    np.asarray(g.data[~inside], dtype=float), delta, w_max)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _improve(tl, done, ent, head, used, v, t, lab, delta):  # pragma: no cover - compiled
+    """Give node ``v`` time ``t`` from source ``lab`` and queue it; -1 when ``ent`` is full."""
+    tl[v, 0] = t
+    tl[v, 1] = lab
+    done[v] = 0  # only an edge shorter than delta can reopen a scanned node
+    if used == ent.shape[0]:
+        return -1
+    b = int(t / delta) % head.shape[0]
+    ent[used, 0] = v
+    ent[used, 1] = head[b]
+    head[b] = used
+    return used + 1
+
+
 @njit(cache=True, nogil=True)
 def _kernel(ell_v, ell_w, ov_ptr, ov_v, ov_w, src_nodes, src_time, limit, delta,
             tl, done, ent, head):  # pragma: no cover - compiled
@@ -92,7 +107,6 @@ def _kernel(ell_v, ell_w, ov_ptr, ov_v, ov_w, src_nodes, src_time, limit, delta,
     n_buckets = head.shape[0]
     for i in range(n_buckets):
         head[i] = -1
-    cap = ent.shape[0]
     used = 0
     live = 0
     for i in range(src_nodes.shape[0]):
@@ -101,15 +115,9 @@ def _kernel(ell_v, ell_w, ov_ptr, ov_v, ov_w, src_nodes, src_time, limit, delta,
         if not t <= limit or t == np.inf:
             continue
         if t < tl[s, 0] or (t == tl[s, 0] and i < tl[s, 1]):
-            tl[s, 0] = t
-            tl[s, 1] = i
-            b = int(t / delta) % n_buckets
-            if used == cap:
+            used = _improve(tl, done, ent, head, used, s, t, i, delta)
+            if used < 0:
                 return -1
-            ent[used, 0] = s
-            ent[used, 1] = head[b]
-            head[b] = used
-            used += 1
             live += 1
     cur = 0
     while live > 0:
@@ -142,16 +150,9 @@ def _kernel(ell_v, ell_w, ov_ptr, ov_v, ov_w, src_nodes, src_time, limit, delta,
                 if nt > limit:
                     continue
                 if nt < tl[v, 0] or (nt == tl[v, 0] and lu < tl[v, 1]):
-                    tl[v, 0] = nt
-                    tl[v, 1] = lu
-                    done[v] = 0  # only an edge shorter than delta can reopen a scanned node
-                    bb = int(nt / delta) % n_buckets
-                    if used == cap:
+                    used = _improve(tl, done, ent, head, used, v, nt, lu, delta)
+                    if used < 0:
                         return -1
-                    ent[used, 0] = v
-                    ent[used, 1] = head[bb]
-                    head[bb] = used
-                    used += 1
                     live += 1
         cur += 1
     return used
