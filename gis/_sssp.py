@@ -81,8 +81,15 @@ class Adjacency:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _improve(tl, done, ent, head, used, v, t, lab, delta):  # pragma: no cover - compiled
-    """Give node ``v`` time ``t`` from source ``lab`` and queue it; -1 when ``ent`` is full."""
+def _offer(tl, done, ent, head, used, v, t, lab, delta, limit):  # pragma: no cover - compiled
+    """Node ``v`` reached at time ``t`` from source ``lab``: keep and queue it if better.
+
+    Returns the new count of queue entries (unchanged if not better; -1 when ``ent`` is full).
+    """
+    if not t <= limit or t == np.inf:
+        return used
+    if not (t < tl[v, 0] or (t == tl[v, 0] and lab < tl[v, 1])):
+        return used
     tl[v, 0] = t
     tl[v, 1] = lab
     done[v] = 0  # only an edge shorter than delta can reopen a scanned node
@@ -107,25 +114,19 @@ def _kernel(ell_v, ell_w, ov_ptr, ov_v, ov_w, src_nodes, src_time, limit, delta,
     n_buckets = head.shape[0]
     for i in range(n_buckets):
         head[i] = -1
-    used = 0
-    live = 0
+    used = 0  # queue entries written; each is read once
     for i in range(src_nodes.shape[0]):
-        s = src_nodes[i]
-        t = src_time[i]
-        if not t <= limit or t == np.inf:
-            continue
-        if t < tl[s, 0] or (t == tl[s, 0] and i < tl[s, 1]):
-            used = _improve(tl, done, ent, head, used, s, t, i, delta)
-            if used < 0:
-                return -1
-            live += 1
+        used = _offer(tl, done, ent, head, used, src_nodes[i], src_time[i], i, delta, limit)
+        if used < 0:
+            return -1
+    popped = 0
     cur = 0
-    while live > 0:
+    while popped < used:
         b = cur % n_buckets
         while head[b] != -1:
             k = head[b]
             head[b] = ent[k, 1]
-            live -= 1
+            popped += 1
             u = ent[k, 0]
             if done[u]:
                 continue
@@ -147,13 +148,9 @@ def _kernel(ell_v, ell_w, ov_ptr, ov_v, ov_w, src_nodes, src_time, limit, delta,
                     e = ov_ptr[u] + j - width
                     v = ov_v[e]
                     nt = tu + ov_w[e]
-                if nt > limit:
-                    continue
-                if nt < tl[v, 0] or (nt == tl[v, 0] and lu < tl[v, 1]):
-                    used = _improve(tl, done, ent, head, used, v, nt, lu, delta)
-                    if used < 0:
-                        return -1
-                    live += 1
+                used = _offer(tl, done, ent, head, used, v, nt, lu, delta, limit)
+                if used < 0:
+                    return -1
         cur += 1
     return used
 
