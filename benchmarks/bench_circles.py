@@ -14,7 +14,6 @@ buffering the reached nodes and edges and unioning them (the recipe's ``make_iso
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._report import emit  # noqa: E402
 from gis.circles import CircleOptions, reach_polygons, reach_union  # noqa: E402
 from gis.synthetic import grid_network, to_networkx  # noqa: E402
 
@@ -97,14 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.nodes, args.outlets, args.recipe, args.circles = 5_000, 20, 2, "walk:15"
-    results = []
-    for spec in args.circles.split(","):
-        mode, minutes = spec.split(":")
-        r = run(args.nodes, args.outlets, args.recipe, mode, float(minutes))
-        results.append(r)
-        print(json.dumps(r, ensure_ascii=False), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    specs = [spec.split(":") for spec in args.circles.split(",")]
+    results = emit((run(args.nodes, args.outlets, args.recipe, mode, float(minutes))
+                    for mode, minutes in specs), args.json)
     return 0 if all(r["all_valid"] for r in results) else 1
 
 

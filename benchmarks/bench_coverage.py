@@ -13,7 +13,6 @@ snapping and the per-area tables. Outlets start at their own egress time in the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._report import emit  # noqa: E402
 from gis.coverage import compute_coverage  # noqa: E402
 from gis.region import Circle, RegionSettings  # noqa: E402
 from gis.synthetic import grid_network, to_networkx  # noqa: E402
@@ -109,13 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         configs = [(5_000, 50, 1_000, 4)]
     else:
         configs = [(int(s), 500, 20_000, 10) for s in args.sizes.split(",")]
-    results = []
-    for n, k, d, side in configs:
-        r = run(n, k, d, side, args.mode, repeat=1 if args.quick else 5)
-        results.append(r)
-        print(json.dumps(r, ensure_ascii=False), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    results = emit((run(n, k, d, side, args.mode, repeat=1 if args.quick else 5)
+                    for n, k, d, side in configs), args.json)
     return 0 if all(r["agree_with_networkx"] for r in results) else 1
 
 

@@ -13,7 +13,6 @@ navigation start until every outlet marker is on the page.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._report import emit  # noqa: E402
 from gis.circles import service_circles  # noqa: E402
 from gis.coverage import compute_coverage  # noqa: E402
 from gis.region import Circle, Region, RegionSettings  # noqa: E402
@@ -157,13 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.nodes, args.outlets, args.demand, args.tiles = 5_000, 100, 2_000, "none"
-    results = []
-    for tiles in args.tiles.split(","):
-        r = run(args.nodes, args.outlets, args.demand, tiles, quick=args.quick)
-        results.append(r)
-        print(json.dumps(r, ensure_ascii=False), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    results = emit((run(args.nodes, args.outlets, args.demand, tiles, quick=args.quick)
+                    for tiles in args.tiles.split(",")), args.json)
     ok = all(r["outside_requests"] == 0 for r in results if r["tiles"] == "none")
     return 0 if ok and all(r["js_errors"] == 0 for r in results) else 1
 

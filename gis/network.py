@@ -450,12 +450,10 @@ class RoadNetwork:
         (the egress leg from the network to the outlet), exactly. Ties between sources go to
         the first one given. Unreachable nodes (or beyond ``limit_s``) get ``inf`` and ``-1``.
         """
-        sources = np.asarray(sources, dtype=np.int64)
-        if len(sources) == 0:
-            return np.full(self.n_nodes, np.inf), np.full(self.n_nodes, -1, dtype=np.int64)
         from ._sssp import nearest_sources  # numba: imported on first use (about a second)
 
-        return nearest_sources(self.adjacency_T(mode), sources, offsets_s, limit_s)
+        return nearest_sources(self.adjacency_T(mode), np.asarray(sources, dtype=np.int64),
+                               offsets_s, limit_s)
 
     def adjacency_T(self, mode: str) -> Adjacency:
         """The reversed graph in the layout of the nearest-source kernel (built once)."""

@@ -3,6 +3,7 @@ and (marked ``browser``) the page itself in headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -308,21 +309,26 @@ def browser():
         b.close()
 
 
-def _open(browser, built, width: int, height: int):
+@contextlib.contextmanager
+def _opened(browser, built, width: int, height: int):
+    """The built map in a fresh browser context: ``(page, outside requests, JS errors)``."""
     ctx = browser.new_context(viewport={"width": width, "height": height},
                               device_scale_factor=1, is_mobile=width < 600,
                               has_touch=width < 600)
-    page = ctx.new_page()
-    folder = built["dir"].resolve().as_uri()
-    outside: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(folder + "/") or
-            r.url.startswith("data:") else outside.append(r.url))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto((built["dir"] / "index.html").resolve().as_uri())
-    page.wait_for_function("window.BM_READY === true", timeout=15_000)
-    return ctx, page, outside, errors
+    try:
+        page = ctx.new_page()
+        folder = built["dir"].resolve().as_uri()
+        outside: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(folder + "/") or
+                r.url.startswith("data:") else outside.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((built["dir"] / "index.html").resolve().as_uri())
+        page.wait_for_function("window.BM_READY === true", timeout=15_000)
+        yield page, outside, errors
+    finally:
+        ctx.close()
 
 
 def _search(page, text: str) -> None:
@@ -337,8 +343,7 @@ def _search(page, text: str) -> None:
 @pytest.mark.browser
 def test_page_loads_offline_with_every_outlet(browser, built):
     """file://, tiles none: no request outside the folder, no JS error, one marker per outlet."""
-    ctx, page, outside, errors = _open(browser, built, 1280, 800)
-    try:
+    with _opened(browser, built, 1280, 800) as (page, outside, errors):
         assert page.locator(".bm-outlet").count() == len(built["region"].outlets)
         bg = page.eval_on_selector(".bm-outlet", "e => getComputedStyle(e).backgroundImage")
         assert "data:image/svg+xml" in bg  # the kind's icon really paints the marker
@@ -355,29 +360,23 @@ def test_page_loads_offline_with_every_outlet(browser, built):
             assert label in overlays
         page.screenshot(path=str(built["root"] / "map-desktop.png"))
         assert outside == [] and errors == []
-    finally:
-        ctx.close()
 
 
 @pytest.mark.browser
 def test_chinese_search_opens_the_popup(browser, built):
     """Typing part of a Chinese name finds the outlet and opens its popup."""
-    ctx, page, outside, errors = _open(browser, built, 1280, 800)
-    try:
+    with _opened(browser, built, 1280, 800) as (page, outside, errors):
         name = str(built["region"].outlets["name"].iloc[0])
         _search(page, name[:2])
         text = page.inner_text(".leaflet-popup-content")
         assert name in text and "服务圈" in text
         assert outside == [] and errors == []
-    finally:
-        ctx.close()
 
 
 @pytest.mark.browser
 def test_phone_viewport(browser, built):
     """390×844: no minimap, legend folded, the search box leaves the popup in clear view."""
-    ctx, page, outside, errors = _open(browser, built, 390, 844)
-    try:
+    with _opened(browser, built, 390, 844) as (page, outside, errors):
         assert page.locator(".leaflet-control-minimap").count() == 0
         assert page.eval_on_selector(".bm-legend details", "d => d.open") is False
         name = str(built["region"].outlets["name"].iloc[-1])
@@ -391,5 +390,3 @@ def test_phone_viewport(browser, built):
         assert popup["y"] + popup["height"] <= 844
         page.screenshot(path=str(built["root"] / "map-phone.png"))
         assert outside == [] and errors == []
-    finally:
-        ctx.close()
