@@ -10,7 +10,7 @@ import typer
 
 from gis.circles import circles_of_region
 from gis.coverage import CoverageResult, coverage_of_region
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 from gis.io import read_table
 from gis.region import Region, load_region
 from maps import MapOptions, ServiceMap, write_map
@@ -42,7 +42,7 @@ def _read_proposals(path: Path) -> pd.DataFrame:
     df = read_table(path)
     missing = [c for c in PROPOSAL_COLUMNS if c not in df]
     if missing:
-        raise InputError(Problem(str(path), None, missing[0],
+        raise InputError(InputProblem(str(path), None, missing[0],
                                  f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
     df = pd.DataFrame(df)
     bad = []
@@ -50,7 +50,7 @@ def _read_proposals(path: Path) -> pd.DataFrame:
         vals = pd.to_numeric(df[col], errors="coerce")
         for i in range(len(df)):
             if vals.iloc[i] != vals.iloc[i]:
-                bad.append(Problem(str(path), i + 1, col, f"expected a number, got "
+                bad.append(InputProblem(str(path), i + 1, col, f"expected a number, got "
                                                          f"{df[col].iloc[i]!r}"))
         df[col] = vals
     if bad:
@@ -85,14 +85,14 @@ def register(app: typer.Typer) -> None:
         """
         with user_errors():
             if lang not in ("zh", "en"):
-                raise InputError(Problem("--lang", None, None,
+                raise InputError(InputProblem("--lang", None, None,
                                          f"expected zh or en, got {lang!r}"))
             if tiles not in ("osm", "tianditu", "amap", "none"):
-                raise InputError(Problem("--tiles", None, None,
+                raise InputError(InputProblem("--tiles", None, None,
                                          f"expected osm, tianditu, amap or none, got {tiles!r}"))
             key = tianditu_key or os.environ.get("TIANDITU_KEY")
             if tiles == "tianditu" and not key:
-                raise InputError(Problem("--tianditu-key", None, None,
+                raise InputError(InputProblem("--tianditu-key", None, None,
                                          "Tianditu tiles need a key: pass --tianditu-key or set "
                                          "TIANDITU_KEY, or choose --tiles osm|amap|none"))
             props = _read_proposals(proposals) if proposals is not None else None

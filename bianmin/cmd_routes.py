@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 from gis.region import Region, load_region
 from routing import (
     DayPlan,
@@ -54,7 +54,7 @@ def plan_region_routes(reg: Region, *, errands: Path | None = None,
     else:
         r_df = demo_runners(bases, n=n_runners, seed=seed, modes=tuple(reg.network.modes))
         r_name = "demo runners"
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     errs, runs = [], []
     try:
         errs = errands_from_frame(e_df, file=e_name, hall_ids=outlets["id"], bbox=bbox)
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
             try:
                 day = dt.date.fromisoformat(date) if date else dt.date.today()
             except ValueError:
-                raise InputError(Problem("--date", None, None,
+                raise InputError(InputProblem("--date", None, None,
                                          f"{date!r} is not a date: expected YYYY-MM-DD")) from None
             with step("Loading region …", show=not quiet):
                 reg = load_region(region)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 from gis.io import write_csv
 from gis.region import load_region
 from gis.siting.candidates import CostTable
@@ -67,9 +67,9 @@ def register(app: typer.Typer) -> None:
             try:
                 params = SolveParams(solver=solver, time_limit_s=time_limit, seed=seed)
             except ValueError as exc:
-                raise InputError(Problem("arguments", None, None, str(exc))) from exc
+                raise InputError(InputProblem("arguments", None, None, str(exc))) from exc
             if costs is not None and not costs.exists():
-                raise InputError(Problem(str(costs), None, None, "file not found"))
+                raise InputError(InputProblem(str(costs), None, None, "file not found"))
             table = CostTable.from_file(costs) if costs is not None else None
             with step("Loading region …", show=not quiet):
                 reg = load_region(region)

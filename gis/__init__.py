@@ -10,7 +10,7 @@ from .coverage import CoverageResult as CoverageResult
 from .coverage import compute_coverage as compute_coverage
 from .coverage import coverage_of_region as coverage_of_region
 from .errors import InputError as InputError
-from .errors import Problem as Problem
+from .errors import InputProblem as InputProblem
 from .network import RoadNetwork as RoadNetwork
 from .network import Speeds as Speeds
 from .region import Region as Region

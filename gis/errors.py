@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["BianminError", "InputError", "Problem", "NetworkError"]
+__all__ = ["BianminError", "InputError", "InputProblem", "NetworkError"]
+
+
+_SHOWN = 20  # problems printed in full; the rest are counted
 
 
 class BianminError(Exception):
@@ -13,7 +16,7 @@ class BianminError(Exception):
 
 
 @dataclass(frozen=True)
-class Problem:
+class InputProblem:
     """One thing wrong with an input.
 
     Parameters
@@ -45,12 +48,12 @@ class Problem:
 class InputError(BianminError, ValueError):
     """A user's input is wrong; carries every problem found, not only the first."""
 
-    def __init__(self, problems: Iterable[Problem] | Problem | str, *, file: str = "input"):
+    def __init__(self, problems: Iterable[InputProblem] | InputProblem | str, *, file: str = "input"):
         if isinstance(problems, str):
-            problems = [Problem(file, None, None, problems)]
-        elif isinstance(problems, Problem):
+            problems = [InputProblem(file, None, None, problems)]
+        elif isinstance(problems, InputProblem):
             problems = [problems]
-        self.problems: list[Problem] = list(problems)
+        self.problems: list[InputProblem] = list(problems)
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -59,8 +62,9 @@ class InputError(BianminError, ValueError):
         head = str(self.problems[0])
         if len(self.problems) == 1:
             return head
-        rest = "\n".join(f"  - {p}" for p in self.problems[1:20])
-        more = len(self.problems) - 21
+        shown = self.problems[1:_SHOWN]
+        rest = "\n".join(f"  - {p}" for p in shown)
+        more = len(self.problems) - 1 - len(shown)
         tail = f"\n  ... and {more} more" if more > 0 else ""
         return f"{head}\n{len(self.problems) - 1} more problem(s):\n{rest}{tail}"
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .coords import to_wgs84
-from .errors import InputError, Problem
+from .errors import InputError, InputProblem
 
 __all__ = [
     "Column",
@@ -78,11 +78,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.EmptyDataError as exc:
-            raise InputError(Problem(str(path), None, None, "the file is empty: expected a "
+            raise InputError(InputProblem(str(path), None, None, "the file is empty: expected a "
                                      "header row and at least one data row")) from exc
         except pd.errors.ParserError as exc:
-            raise InputError(Problem(str(path), None, None, f"not a readable CSV: {exc}")) from exc
-    raise InputError(Problem(str(path), None, None,
+            raise InputError(InputProblem(str(path), None, None, f"not a readable CSV: {exc}")) from exc
+    raise InputError(InputProblem(str(path), None, None,
                              f"cannot decode the text as UTF-8 or GBK/GB18030 ({last})"))
 
 
@@ -93,9 +93,9 @@ def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataF
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(Problem(str(path), None, None, "file not found"))
+        raise InputError(InputProblem(str(path), None, None, "file not found"))
     if path.stat().st_size == 0:
-        raise InputError(Problem(str(path), None, None, "the file is empty"))
+        raise InputError(InputProblem(str(path), None, None, "the file is empty"))
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
@@ -105,15 +105,15 @@ def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataF
         elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
             df = gpd.read_file(path, layer=layer, engine="pyogrio")
         else:
-            raise InputError(Problem(str(path), None, None,
+            raise InputError(InputProblem(str(path), None, None,
                                      f"unknown file type {suffix!r}: expected .csv, .xlsx, "
                                      ".geojson or .gpkg"))
     except InputError:
         raise
     except Exception as exc:  # a reader's own error becomes a clear message naming the file
-        raise InputError(Problem(str(path), None, None, f"cannot read the file: {exc}")) from exc
+        raise InputError(InputProblem(str(path), None, None, f"cannot read the file: {exc}")) from exc
     if len(df) == 0:
-        raise InputError(Problem(str(path), None, None, "the file has no data rows"))
+        raise InputError(InputProblem(str(path), None, None, "the file has no data rows"))
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -139,14 +139,14 @@ def _blank(v: object) -> bool:
 
 
 def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
-                   id_column: str | None = "id") -> tuple[pd.DataFrame, list[Problem]]:
+                   id_column: str | None = "id") -> tuple[pd.DataFrame, list[InputProblem]]:
     """Check and convert ``df`` against ``columns``; return the typed frame and every problem."""
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     out = df.copy()
     for col in columns:
         if col.name not in df.columns:
             if col.required:
-                problems.append(Problem(file, None, col.name,
+                problems.append(InputProblem(file, None, col.name,
                                         f"missing column; the file has {list(df.columns)}"))
             continue
         values = df[col.name].tolist()
@@ -154,13 +154,13 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
         for i, v in enumerate(values, start=1):
             if _blank(v):
                 if col.required:
-                    problems.append(Problem(file, i, col.name, f"empty; expected a {col.kind}"))
+                    problems.append(InputProblem(file, i, col.name, f"empty; expected a {col.kind}"))
                 conv.append(None if col.kind in ("str", "time") else np.nan)
                 continue
             s = str(v).strip()
             if col.kind == "str":
                 if col.choices is not None and s not in col.choices:
-                    problems.append(Problem(file, i, col.name,
+                    problems.append(InputProblem(file, i, col.name,
                                             f"{s!r} is not one of {', '.join(col.choices)}"))
                 conv.append(s)
             elif col.kind in ("float", "int"):
@@ -169,15 +169,15 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
                     if not np.isfinite(x):
                         raise ValueError
                 except ValueError:
-                    problems.append(Problem(file, i, col.name, f"{s!r} is not a number"))
+                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not a number"))
                     conv.append(np.nan)
                     continue
                 if col.kind == "int" and x != int(x):
-                    problems.append(Problem(file, i, col.name, f"{s!r} is not a whole number"))
+                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not a whole number"))
                 if col.minimum is not None and x < col.minimum:
-                    problems.append(Problem(file, i, col.name, f"{s} is below {col.minimum}"))
+                    problems.append(InputProblem(file, i, col.name, f"{s} is below {col.minimum}"))
                 if col.maximum is not None and x > col.maximum:
-                    problems.append(Problem(file, i, col.name, f"{s} is above {col.maximum}"))
+                    problems.append(InputProblem(file, i, col.name, f"{s} is above {col.maximum}"))
                 conv.append(x)
             elif col.kind == "bool":
                 low = s.lower()
@@ -186,7 +186,7 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
                 elif low in _FALSE:
                     conv.append(False)
                 else:
-                    problems.append(Problem(file, i, col.name, f"{s!r} is not true/false"))
+                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not true/false"))
                     conv.append(None)
             elif col.kind == "time":
                 parts = s.split(":")
@@ -194,7 +194,7 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
                 if ok and int(parts[0]) < 24 and int(parts[1]) < 60:
                     conv.append(f"{int(parts[0]):02d}:{int(parts[1]):02d}")
                 else:
-                    problems.append(Problem(file, i, col.name, f"{s!r} is not a time HH:MM"))
+                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not a time HH:MM"))
                     conv.append(None)
             else:  # pragma: no cover - schema authors' mistake
                 raise ValueError(f"unknown column kind {col.kind!r}")
@@ -206,39 +206,39 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
         dup = ids.duplicated(keep="first")
         for i in np.flatnonzero(dup.to_numpy()):
             first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0]) + 1
-            problems.append(Problem(file, int(i) + 1, id_column,
+            problems.append(InputProblem(file, int(i) + 1, id_column,
                                     f"duplicate id {ids.iloc[i]!r} (first seen in row {first})"))
         out[id_column] = ids
     return out, problems
 
 
 def _check_lonlat(lon: np.ndarray, lat: np.ndarray, file: str, bbox: tuple | None,
-                  lon_col: str, lat_col: str) -> list[Problem]:
-    problems: list[Problem] = []
+                  lon_col: str, lat_col: str) -> list[InputProblem]:
+    problems: list[InputProblem] = []
     for i in range(len(lon)):
         x, y = lon[i], lat[i]
         if np.isnan(x) or np.isnan(y):
             continue
         if not (-90 <= y <= 90) and (-90 <= x <= 90) and (-180 <= y <= 180):
-            problems.append(Problem(file, i + 1, lat_col,
+            problems.append(InputProblem(file, i + 1, lat_col,
                                     f"latitude {y} is out of range [-90, 90]; lon/lat look "
                                     "swapped (expected lon then lat, WGS-84 degrees)"))
         elif not (-90 <= y <= 90):
-            problems.append(Problem(file, i + 1, lat_col,
+            problems.append(InputProblem(file, i + 1, lat_col,
                                     f"latitude {y} is out of range [-90, 90] (WGS-84 degrees)"))
         elif not (-180 <= x <= 180):
-            problems.append(Problem(file, i + 1, lon_col,
+            problems.append(InputProblem(file, i + 1, lon_col,
                                     f"longitude {x} is out of range [-180, 180] (WGS-84 degrees)"))
         elif bbox is not None:
             w, s, e, n = bbox
             inside = w <= x <= e and s <= y <= n
             swapped = w <= y <= e and s <= x <= n
             if not inside and swapped:
-                problems.append(Problem(file, i + 1, f"{lon_col}/{lat_col}",
+                problems.append(InputProblem(file, i + 1, f"{lon_col}/{lat_col}",
                                         f"({x}, {y}) lies outside the region but inside it when "
                                         "swapped: lon and lat look swapped"))
             elif not inside:
-                problems.append(Problem(file, i + 1, f"{lon_col}/{lat_col}",
+                problems.append(InputProblem(file, i + 1, f"{lon_col}/{lat_col}",
                                         f"({x}, {y}) lies outside the region "
                                         f"(lon {w:.4f}..{e:.4f}, lat {s:.4f}..{n:.4f})"))
     return problems
@@ -259,13 +259,13 @@ def read_points(path: str | os.PathLike, columns: list[Column], *, crs: str = "w
     if isinstance(df, gpd.GeoDataFrame) and "geometry" in df.columns:
         gdf = df
         if gdf.crs is None:
-            raise InputError(Problem(file, None, "geometry",
+            raise InputError(InputProblem(file, None, "geometry",
                                      "the layer has no CRS; expected EPSG:4326 (WGS-84)"))
         gdf = gdf.to_crs(4326)
         bad = ~(gdf.geometry.geom_type == "Point")
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            raise InputError(Problem(file, i, "geometry",
+            raise InputError(InputProblem(file, i, "geometry",
                                      f"expected Point geometries, found {gdf.geometry.iloc[i-1].geom_type}"))
         df = pd.DataFrame(gdf.drop(columns="geometry"))
         df["lon"] = gdf.geometry.x.astype(str)
@@ -284,7 +284,7 @@ def read_points(path: str | os.PathLike, columns: list[Column], *, crs: str = "w
                    if "crs" in df.columns else pd.Series([crs] * len(df)))
         for i, c in enumerate(row_crs):
             if c.replace("-", "") not in ("wgs84", "gcj02", "bd09"):
-                problems.append(Problem(file, i + 1, "crs",
+                problems.append(InputProblem(file, i + 1, "crs",
                                         f"{c!r}: expected wgs84, gcj02 or bd09"))
         lon_w = lon.copy()
         lat_w = lat.copy()

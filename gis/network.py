@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from .errors import InputError, NetworkError, Problem
+from .errors import InputError, NetworkError, InputProblem
 
 if TYPE_CHECKING:
     from ._sssp import Adjacency
@@ -297,7 +297,7 @@ class RoadNetwork:
         path = Path(path)
         speeds = speeds or Speeds()
         if not path.exists():
-            raise InputError(Problem(str(path), None, None, "road file not found"))
+            raise InputError(InputProblem(str(path), None, None, "road file not found"))
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -322,7 +322,7 @@ class RoadNetwork:
             try:
                 G = ox.load_graphml(path)
             except Exception as exc:
-                raise InputError(Problem(str(path), None, None,
+                raise InputError(InputProblem(str(path), None, None,
                                          f"cannot read GraphML: {exc}")) from exc
         else:
             from .osmread import graph_from_osm_file

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 from shapely import wkb
 
-from .errors import InputError, Problem
+from .errors import InputError, InputProblem
 from .io import atomic_path, write_csv
 from .network import RoadNetwork
 
@@ -140,7 +140,7 @@ def read_features(path: str | Path) -> OsmFeatures:
     try:
         Pass1().apply_file(str(path), locations=True)
     except RuntimeError as exc:
-        raise InputError(Problem(str(path), None, None,
+        raise InputError(InputProblem(str(path), None, None,
                                  f"cannot read the OSM file (truncated or corrupt?): {exc}")) from exc
     wanted = {w for _, _, ws in rel_members.values() for w in ws}
     lines: dict[int, object] = {}
@@ -236,7 +236,7 @@ def build_region(osm_path: str | Path, out_dir: str | Path, *, name: str | None 
         seeds = settlements.drop_duplicates("name").assign(
             urban=lambda d: d["place"].isin(_URBAN_PLACES))
     else:
-        raise InputError(Problem(str(osm_path), None, None,
+        raise InputError(InputProblem(str(osm_path), None, None,
                                  "no 社区 points or settlements (place=town/village/hamlet) to "
                                  "derive areas from; supply an areas file instead"))
     seeds = gpd.GeoDataFrame(seeds.reset_index(drop=True),
@@ -372,7 +372,7 @@ def _population_proxy(feats: OsmFeatures, settlements: pd.DataFrame, areas: gpd.
         pts_y.append(s.y.to_numpy())
         wts.append(np.asarray(w, dtype=float) * 0.25)
     if not pts_x:
-        raise InputError(Problem("osm", None, None, "no residential land, buildings or "
+        raise InputError(InputProblem("osm", None, None, "no residential land, buildings or "
                                  "settlements to build a population proxy from"))
     x, y, w = np.concatenate(pts_x), np.concatenate(pts_y), np.concatenate(wts)
     # merge onto a grid so overlapping sources become one demand point

@@ -17,7 +17,7 @@ import networkx as nx
 import osmium
 import osmnx as ox
 
-from .errors import InputError, Problem
+from .errors import InputError, InputProblem
 
 __all__ = ["graph_from_osm_file", "graph_from_place", "graph_from_bbox"]
 
@@ -80,17 +80,17 @@ def graph_from_osm_file(path: str | Path) -> nx.MultiDiGraph:
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(Problem(str(path), None, None, "road file not found"))
+        raise InputError(InputProblem(str(path), None, None, "road file not found"))
     _configure_osmnx()
     with tempfile.TemporaryDirectory(prefix="bianmin-osm-") as tmp:
         clean = Path(tmp) / "roads.osm"
         try:
             n_ways, dropped = _clean_to_xml(path, clean)
         except RuntimeError as exc:  # pyosmium reports truncated/corrupt input this way
-            raise InputError(Problem(str(path), None, None,
+            raise InputError(InputProblem(str(path), None, None,
                                      f"cannot read the OSM file (truncated or corrupt?): {exc}")) from exc
         if n_ways == 0:
-            raise InputError(Problem(str(path), None, None,
+            raise InputError(InputProblem(str(path), None, None,
                                      "the OSM file holds no highway ways: expected a road extract"))
         if dropped:
             log.info("%s: dropped %d references to nodes outside the extract", path, dropped)
@@ -99,7 +99,7 @@ def graph_from_osm_file(path: str | Path) -> nx.MultiDiGraph:
             try:
                 G = ox.graph_from_xml(clean, bidirectional=False, simplify=False, retain_all=True)
             except Exception as exc:
-                raise InputError(Problem(str(path), None, None,
+                raise InputError(InputProblem(str(path), None, None,
                                          f"osmnx could not build a graph: {exc}")) from exc
     return G
 

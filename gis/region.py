@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem
+from .errors import InputError, InputProblem
 from .io import Column, read_points, read_table, validate_table
 from .network import MODES, RoadNetwork, Speeds
 
@@ -105,7 +105,7 @@ class RegionSettings:
                 kw["circles"] = circles
             return cls(**kw)
         except (TypeError, ValueError) as exc:
-            raise InputError(Problem(file, None, None, f"bad setting: {exc}")) from exc
+            raise InputError(InputProblem(file, None, None, f"bad setting: {exc}")) from exc
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,10 +181,10 @@ def load_areas(path: str | os.PathLike) -> gpd.GeoDataFrame:
     file = str(path)
     df = read_table(path)
     if not isinstance(df, gpd.GeoDataFrame):
-        raise InputError(Problem(file, None, "geometry",
+        raise InputError(InputProblem(file, None, "geometry",
                                  "areas need polygons: expected GeoJSON or GeoPackage"))
     if df.crs is None:
-        raise InputError(Problem(file, None, "geometry", "the layer has no CRS"))
+        raise InputError(InputProblem(file, None, "geometry", "the layer has no CRS"))
     cols = [Column("id"), Column("name"), Column("urban", "bool")]
     plain = pd.DataFrame(df.drop(columns="geometry")).astype(object)
     plain = plain.where(plain.notna(), "").astype(str)
@@ -192,7 +192,7 @@ def load_areas(path: str | os.PathLike) -> gpd.GeoDataFrame:
     geom = df.geometry.to_crs(4326)
     for i, g in enumerate(geom, start=1):
         if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(Problem(file, i, "geometry", "expected a Polygon or MultiPolygon"))
+            problems.append(InputProblem(file, i, "geometry", "expected a Polygon or MultiPolygon"))
     if problems:
         raise InputError(problems)
     out["urban"] = out["urban"].astype(bool)
@@ -213,11 +213,11 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
     path = Path(path)
     toml_path = path if path.suffix == ".toml" else path / "region.toml"
     if not toml_path.exists():
-        raise InputError(Problem(str(toml_path), None, None, "region.toml not found"))
+        raise InputError(InputProblem(str(toml_path), None, None, "region.toml not found"))
     try:
         data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(str(toml_path), None, None, f"not valid TOML: {exc}")) from exc
+        raise InputError(InputProblem(str(toml_path), None, None, f"not valid TOML: {exc}")) from exc
     settings = RegionSettings.from_toml(data, str(toml_path))
     base = toml_path.parent
     files: dict[str, Path] = {}
@@ -226,7 +226,7 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
         files[key] = (base / str(value)).resolve()
     for key in ("roads", "outlets", "demand", "areas"):
         if key not in files:
-            problems.append(Problem(str(toml_path), None, f"files.{key}", "missing entry"))
+            problems.append(InputProblem(str(toml_path), None, f"files.{key}", "missing entry"))
     if problems:
         raise InputError(problems)
     if demand_path is not None:
@@ -246,19 +246,19 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
     known = set(areas["id"])
     for i, a in enumerate(demand["area_id"], start=1):
         if a not in known:
-            problems.append(Problem(str(files["demand"]), i, "area_id",
+            problems.append(InputProblem(str(files["demand"]), i, "area_id",
                                     f"unknown area {a!r}; the areas file has "
                                     f"{sorted(known)[:5]}{'...' if len(known) > 5 else ''}"))
     modes = {c.mode for c in settings.circles.values()}
     for mode in sorted(modes):
         if mode not in network.modes:
-            problems.append(Problem(str(toml_path), None, "circles",
+            problems.append(InputProblem(str(toml_path), None, "circles",
                                     f"mode {mode!r} has no roads in {files['roads'].name}"))
             continue
         snap = network.snap(outlets["lon"], outlets["lat"], mode=mode)
         far = np.flatnonzero(snap.distance_m > settings.max_snap_m)
         for i in far:
-            problems.append(Problem(str(files["outlets"]), int(i) + 1, "lon/lat",
+            problems.append(InputProblem(str(files["outlets"]), int(i) + 1, "lon/lat",
                                     f"outlet {outlets['id'].iloc[i]!r} is "
                                     f"{snap.distance_m[i]:,.0f} m from the nearest {mode} road; "
                                     f"expected within {settings.max_snap_m:,.0f} m "

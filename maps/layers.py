@@ -15,7 +15,7 @@ import shapely
 from gis.circles import ServiceCircles
 from gis.coords import wgs84_to_gcj02
 from gis.coverage import CoverageResult
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 from gis.region import Region
 
 from .style import TEXT, mode_label, rate_colour
@@ -63,7 +63,7 @@ def outlets_layer(region: Region, circles: ServiceCircles, lang: str) -> gpd.Geo
     lat = det["lat"].reindex(ids).to_numpy(float) if "lat" in det else np.full(len(ids), np.nan)
     miss = ~np.isfinite(lon)
     if miss.any():
-        raise InputError(Problem("outlets", None, "id",
+        raise InputError(InputProblem("outlets", None, "id",
                                  f"{int(miss.sum())} circle outlet(s) are not in the region's "
                                  f"outlets table, e.g. {ids[miss][0]!r}"))
 
@@ -113,7 +113,7 @@ def proposals_layer(proposals: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
         return None
     missing = [c for c in PROPOSAL_COLUMNS if c not in proposals]
     if missing:
-        raise InputError(Problem("proposals", None, missing[0],
+        raise InputError(InputProblem("proposals", None, missing[0],
                                  f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
     p = pd.DataFrame(proposals)
     return gpd.GeoDataFrame({

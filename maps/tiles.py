@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 
 __all__ = ["TileLayerSpec", "TileChoice", "tile_choice", "OSM_ATTRIBUTION"]
 
@@ -56,7 +56,7 @@ def tile_choice(name: str, *, lang: str = "zh", key: str | None = None) -> TileC
     if name == "tianditu":
         key = key or os.environ.get("TIANDITU_KEY")
         if not key:
-            raise InputError(Problem("--tianditu-key", None, None,
+            raise InputError(InputProblem("--tianditu-key", None, None,
                                      "Tianditu tiles need a key: pass --tianditu-key or set "
                                      "TIANDITU_KEY (free from https://console.tianditu.gov.cn), "
                                      "or choose --tiles osm|amap|none"))
@@ -84,5 +84,5 @@ def tile_choice(name: str, *, lang: str = "zh", key: str | None = None) -> TileC
             hosts=("is.autonavi.com",), gcj02=True, data_attribution=OSM_ATTRIBUTION)
     if name == "none":
         return TileChoice(layers=(), hosts=(), gcj02=False, data_attribution=OSM_ATTRIBUTION)
-    raise InputError(Problem("--tiles", None, None,
+    raise InputError(InputProblem("--tiles", None, None,
                              f"unknown tiles {name!r}: expected osm, tianditu, amap or none"))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 
 __all__ = [
     "KINDS", "MODES", "KNOWN_SKILLS", "ERRAND_COLUMNS", "RUNNER_COLUMNS", "Errand", "Runner",
@@ -134,7 +134,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     name = str(p)
     if not p.exists():
-        raise InputError(Problem(name, None, None, "file not found"))
+        raise InputError(InputProblem(name, None, None, "file not found"))
     suffix = p.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         df = pd.read_excel(p, dtype=str, keep_default_na=False)
@@ -147,27 +147,27 @@ def read_table(path: str | Path) -> pd.DataFrame:
             except UnicodeDecodeError:
                 continue
             except pd.errors.EmptyDataError:
-                raise InputError(Problem(name, None, None, "empty file: expected a header "
+                raise InputError(InputProblem(name, None, None, "empty file: expected a header "
                                                            "row and data rows")) from None
         if df is None:
-            raise InputError(Problem(name, None, None, "cannot decode: expected UTF-8 or GBK"))
+            raise InputError(InputProblem(name, None, None, "cannot decode: expected UTF-8 or GBK"))
     else:
-        raise InputError(Problem(name, None, None, f"unknown file type {suffix!r}: expected "
+        raise InputError(InputProblem(name, None, None, f"unknown file type {suffix!r}: expected "
                                                    ".csv or .xlsx"))
     df.columns = [str(c).strip() for c in df.columns]
     df = df.map(lambda x: str(x).strip() if x is not None else "")
     if df.empty:
-        raise InputError(Problem(name, None, None, "empty file: no data rows"))
+        raise InputError(InputProblem(name, None, None, "empty file: no data rows"))
     return df
 
 
 class _Collector:
     def __init__(self, file: str) -> None:
         self.file = file
-        self.problems: list[Problem] = []
+        self.problems: list[InputProblem] = []
 
     def add(self, row: int | None, col: str | None, msg: str) -> None:
-        self.problems.append(Problem(self.file, row, col, msg))
+        self.problems.append(InputProblem(self.file, row, col, msg))
 
     def num(self, row: int, rec: dict, col: str, *, lo: float, hi: float,
             required: bool = True, integer: bool = False) -> float | None:

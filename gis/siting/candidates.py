@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 
 __all__ = ["CostTable", "DEFAULT_COSTS", "CANDIDATE_COLUMNS", "build_candidates",
            "grid_candidates"]
@@ -148,16 +148,16 @@ def build_candidates(existing: pd.DataFrame | None, candidates: pd.DataFrame | N
     problems = []
     dup = table["site_id"].duplicated(keep="first")
     for sid in table.loc[dup, "site_id"]:
-        problems.append(Problem("candidates", None, "site_id",
+        problems.append(InputProblem("candidates", None, "site_id",
                                 f"site id {sid!r} appears in more than one table"))
     known = set(table["site_id"])
     for name, ids in (("--forbid", forbid), ("--require", require)):
         for sid in ids:
             if sid not in known:
-                problems.append(Problem(name, None, None, f"unknown site id {sid!r}"))
+                problems.append(InputProblem(name, None, None, f"unknown site id {sid!r}"))
     both = set(forbid) & set(require)
     if both:
-        problems.append(Problem("--forbid/--require", None, None,
+        problems.append(InputProblem("--forbid/--require", None, None,
                                 f"sites both forbidden and required: {sorted(both)}"))
     if problems:
         raise InputError(problems)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gis.coverage import coverage_of_region
-from gis.errors import InputError, Problem
+from gis.errors import InputError, InputProblem
 from gis.region import Region, load_outlets
 
 from .candidates import CostTable, build_candidates, grid_candidates
@@ -77,23 +77,23 @@ def _check(add, budget, target, model) -> None:
              if v is not None]
     problems = []
     if len(given) != 1:
-        problems.append(Problem("arguments", None, None, "give exactly one of --add K, "
+        problems.append(InputProblem("arguments", None, None, "give exactly one of --add K, "
                                 f"--budget B or --target SHARE (got {', '.join(given) or 'none'})"))
     if model not in MODELS:
-        problems.append(Problem("--model", None, None,
+        problems.append(InputProblem("--model", None, None,
                                 f"{model!r}: expected one of {', '.join(MODELS)}"))
     if add is not None and add < 1:
-        problems.append(Problem("--add", None, None, f"{add}: expected a whole number >= 1"))
+        problems.append(InputProblem("--add", None, None, f"{add}: expected a whole number >= 1"))
     if budget is not None and not budget > 0:
-        problems.append(Problem("--budget", None, None, f"{budget}: expected a number > 0"))
+        problems.append(InputProblem("--budget", None, None, f"{budget}: expected a number > 0"))
     if target is not None and not 0 < target <= 1:
-        problems.append(Problem("--target", None, None, f"{target}: expected a share in (0, 1]"))
+        problems.append(InputProblem("--target", None, None, f"{target}: expected a share in (0, 1]"))
     if model == "setcover" and target is None and not problems:
-        problems.append(Problem("--model", None, None, "setcover needs --target SHARE"))
+        problems.append(InputProblem("--model", None, None, "setcover needs --target SHARE"))
     if model == "pmedian" and add is None and not problems:
-        problems.append(Problem("--model", None, None, "pmedian needs --add K"))
+        problems.append(InputProblem("--model", None, None, "pmedian needs --add K"))
     if model == "mclp" and target is not None and not problems:
-        problems.append(Problem("--model", None, None, "mclp takes --add or --budget; "
+        problems.append(InputProblem("--model", None, None, "mclp takes --add or --budget; "
                                 "--target goes with --model setcover"))
     if problems:
         raise InputError(problems)
@@ -142,7 +142,7 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
                              costs=costs, forbid=forbid)
     if (~cands["required"] & ~cands["forbidden"]).sum() == 0:
         have = sorted(set(cand_in["kind"])) if cand_in is not None else []
-        raise InputError(Problem("candidates", None, "kind",
+        raise InputError(InputProblem("candidates", None, "kind",
                                  "no candidate sites to choose from"
                                  + (f" of kinds {', '.join(sorted(kinds))}" if kinds else "")
                                  + (f" (the candidate files have: {', '.join(have)})" if have
@@ -170,7 +170,7 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
             result = solve_pmedian(problem, p=add, penalty_s=2 * 60 * float(minutes.max()),
                                    params=params)
     except InfeasibleTargetError as exc:
-        raise InputError(Problem("--target", None, None, str(exc))) from exc
+        raise InputError(InputProblem("--target", None, None, str(exc))) from exc
     t2 = time.perf_counter()
     plain = SitingProblem(cs.times, problem.weights, problem.costs, required=problem.required,
                           forbidden=problem.forbidden)
