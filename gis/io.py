@@ -20,6 +20,7 @@ import pandas as pd
 
 from .coords import to_wgs84
 from .errors import InputError, InputProblem
+from .hours import parse_hours
 
 __all__ = [
     "Column",
@@ -120,7 +121,8 @@ def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataF
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a table schema: its kind is 'str', 'float', 'int', 'bool' or 'time'."""
+    """A column of a table schema: its kind is 'str', 'float', 'int', 'bool', 'time' or 'hours'
+    (opening hours, checked by :func:`gis.hours.parse_hours`; the text is kept)."""
 
     name: str
     kind: str = "str"
@@ -155,7 +157,7 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
             if _blank(v):
                 if col.required:
                     problems.append(InputProblem(file, i, col.name, f"empty; expected a {col.kind}"))
-                conv.append(None if col.kind in ("str", "time") else np.nan)
+                conv.append(None if col.kind in ("str", "time", "hours") else np.nan)
                 continue
             s = str(v).strip()
             if col.kind == "str":
@@ -196,6 +198,12 @@ def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
                 else:
                     problems.append(InputProblem(file, i, col.name, f"{s!r} is not a time HH:MM"))
                     conv.append(None)
+            elif col.kind == "hours":
+                try:
+                    parse_hours(s, file=file, row=i, column=col.name)
+                except InputError as exc:
+                    problems += exc.problems
+                conv.append(s)
             else:  # pragma: no cover - schema authors' mistake
                 raise ValueError(f"unknown column kind {col.kind!r}")
         out[col.name] = pd.Series(conv, index=df.index, dtype=object)

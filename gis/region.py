@@ -39,7 +39,7 @@ OUTLET_KINDS: dict[str, str] = {
 OUTLET_COLUMNS = [
     Column("id"), Column("name"), Column("kind", choices=tuple(OUTLET_KINDS)),
     Column("address", required=False), Column("phone", required=False),
-    Column("hours", required=False), Column("services", required=False),
+    Column("hours", "hours", required=False), Column("services", required=False),
     Column("capacity", "float", required=False, minimum=0),
     Column("cost", "float", required=False, minimum=0),
     Column("illustrative", "bool", required=False),
