@@ -269,8 +269,8 @@ def bench_day(limit: float, *, n_errands: int = 400, n_runners: int = 40, seed: 
     plan = plan_day(errs, runs, outlets, matrices=matrices, date=dt.date(2026, 11, 26),
                     region=name, params=SolveParams(time_limit_s=limit))
     total = time.monotonic() - t0
-    booked = sum(1 for r in plan.dropped.values() if r == BOOKED)
-    at_most = sum(1 for r in plan.dropped.values() if r == AT_MOST)
+    booked = sum(1 for r in plan.reasons.values() if r.basis == BOOKED)
+    at_most = sum(1 for r in plan.reasons.values() if r.basis == AT_MOST)
     print(f"day ({name}): {len(errs)} errands, {len(runs)} runners, limit {limit:g} s, "
           f"setup {t1 - t0:.1f} s, total {total:.1f} s")
     print(plan.summary())

@@ -10,6 +10,7 @@ import typer
 
 from gis.errors import InputError, InputProblem
 from gis.region import Region, load_region
+from gis.workdays import next_working_day
 from routing import (
     DayPlan,
     SolveParams,
@@ -35,8 +36,8 @@ def plan_region_routes(reg: Region, *, errands: Path | None = None,
                        n_runners: int = 8, show: bool = False) -> DayPlan:
     """Errands and runners (given, the region's own, or illustrative demo ones) → a
     validated day plan on the region's road network. Used by `routes` and `demo`."""
-    day = day or dt.date.today()
-    outlets = reg.outlets[["id", "name", "kind", "lon", "lat"]].copy()
+    day = day or next_working_day(dt.date.today())
+    outlets = reg.outlets[["id", "name", "kind", "lon", "lat", "hours"]].copy()
     outlets["id"] = outlets["id"].astype(str)
     bases = outlets[outlets["kind"].isin(BASE_KINDS)]
     bases = bases if len(bases) else outlets
@@ -95,10 +96,13 @@ def register(app: typer.Typer) -> None:
         """Plan the day's runner routes; write OUT/routes/{plan.json, routes.xlsx, sheets/}."""
         with user_errors():
             try:
-                day = dt.date.fromisoformat(date) if date else dt.date.today()
+                day = dt.date.fromisoformat(date) if date else next_working_day(dt.date.today())
             except ValueError:
                 raise InputError(InputProblem("--date", None, None,
                                          f"{date!r} is not a date: expected YYYY-MM-DD")) from None
+            if not quiet:
+                out.print(f"plan date: {day.isoformat()} ({day.strftime('%A')})"
+                          + ("" if date else ", the next working day"), highlight=False)
             with step("Loading region …", show=not quiet):
                 reg = load_region(region)
             plan = plan_region_routes(reg, errands=errands, runners=runners, day=day,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .build import build_day_problem
+from .halls import attach_hall_intervals, hall_day_intervals, screen_errands
 from .plan import DayPlan, make_plan
 from .repair import insert_dropped
 from .solver import SolveParams, solve
@@ -36,7 +37,8 @@ def plan_day(errands: list[Errand], runners: list[Runner], outlets: pd.DataFrame
     errands, runners
         Validated records (see :mod:`routing.tables`).
     outlets
-        ``id, name, lon, lat`` of bases and halls.
+        ``id, name, lon, lat`` of bases and halls, and optionally ``hours`` (opening hours:
+        every stop at a hall starts and ends its service inside an open interval of the date).
     matrices
         ``f(lonlat, modes) -> {mode: seconds (n, n)}`` (see :mod:`routing.matrix`).
     date
@@ -60,7 +62,11 @@ def plan_day(errands: list[Errand], runners: list[Runner], outlets: pd.DataFrame
     if not runners:
         raise ValueError("Expected at least one runner.")
     t0 = time.monotonic()
-    day = build_day_problem(errands, runners, outlets, matrices)
+    hall_open = hall_day_intervals(outlets, date)  # halls' hours on the date (routing/halls.py)
+    kept, closed = screen_errands(errands, hall_open, day=date, hall_names=dict(zip(
+        outlets["id"].astype(str), outlets["name"].astype(str), strict=True)))
+    day = attach_hall_intervals(build_day_problem(kept, runners, outlets, matrices), hall_open,
+                                closed=closed, errands=errands)
     t1 = time.monotonic()
     sol = solve(day.problem, params) if day.problem.tasks else None
     if sol is None:  # nothing to route: every errand was dropped before solving

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 
 from .build import DayProblem
-from .reasons import drop_reasons
+from .reasons import Reason, explain_dropped
 from .solver import Solution
 from .tables import fmt_hhmm
 from .validate import PlanCheck
@@ -87,6 +87,7 @@ class DayPlan:
     time_limit_s: float = 0.0
     illustrative: bool = False
     meta: dict = field(default_factory=dict)
+    reasons: dict[str, Reason] = field(default_factory=dict)  # errand id -> cause, zh and en
 
     @property
     def n_served(self) -> int:
@@ -169,9 +170,9 @@ def make_plan(day: DayProblem, sol: Solution, check: PlanCheck, *, date: dt.date
             break_start_s=check.breaks[k] if sol.routes[k] else None,
             break_s=0 if brk is None else brk.duration, illustrative=runner.illustrative,
         ))
-    dropped = dict(day.pre_dropped)
-    for t, why in drop_reasons(p, sol.dropped, sol.routes).items():
-        dropped[day.task_errand[t]] = why
+    reasons = explain_dropped(day, sol)
+    dropped = {eid: str(why) for eid, why in reasons.items()}
     illustrative = any(e.illustrative for e in day.errands) or any(
         r.illustrative for r in day.runners)
-    return DayPlan(date, region, routes, dropped, check, sol.status, time_limit_s, illustrative)
+    return DayPlan(date, region, routes, dropped, check, sol.status, time_limit_s, illustrative,
+                   reasons=reasons)

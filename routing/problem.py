@@ -94,6 +94,10 @@ class RoutingProblem:
         Per task the cost of leaving it out; ``None`` makes every task mandatory.
     vehicle_fixed_cost
         Cost added per used vehicle.
+    node_open
+        Optional node -> sorted, disjoint ``(lo, hi)`` intervals the node's service may *start*
+        in (e.g. a hall's open hours less the service time; see :mod:`routing.halls`), on top
+        of its window.
     """
 
     travel: dict[str, np.ndarray]
@@ -112,6 +116,7 @@ class RoutingProblem:
     task_vehicles: tuple[tuple[int, ...] | None, ...] | None = None
     task_penalty: np.ndarray | None = None
     vehicle_fixed_cost: int = 0
+    node_open: dict[int, tuple[tuple[int, int], ...]] | None = None
     node_task: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +170,12 @@ class RoutingProblem:
             problems.append("task_penalty must have one entry per task.")
         if self.vehicle_breaks is not None and len(self.vehicle_breaks) != v:
             problems.append("vehicle_breaks must have one entry per vehicle.")
+        for k, ivs in (self.node_open or {}).items():
+            if not 0 <= k < n or node_task[k] < 0:
+                problems.append(f"node_open: node {k} is not a task node.")
+            elif any(a > b for a, b in ivs) or any(
+                    ivs[i][1] >= ivs[i + 1][0] for i in range(len(ivs) - 1)):
+                problems.append(f"node_open[{k}]: expected sorted, disjoint intervals.")
         if problems:
             raise ValueError("Invalid RoutingProblem: " + " ".join(problems))
         object.__setattr__(self, "node_task", node_task)
@@ -229,4 +240,5 @@ class RoutingProblem:
             task_vehicles=tv,
             task_penalty=self.task_penalty,
             vehicle_fixed_cost=self.vehicle_fixed_cost,
+            node_open=self.node_open,
         )

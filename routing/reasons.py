@@ -1,26 +1,47 @@
 """Why was a task left out? Independent checks, from the hardest reason to the softest.
 
+Two levels. :func:`drop_reasons` works on a bare :class:`~routing.problem.RoutingProblem` and
+returns short codes:
+
 1. ``outside every shift``: no allowed vehicle's shift overlaps the task's windows.
 2. ``unreachable``: for every allowed vehicle some leg of base -> stops -> base has no path.
 3. ``not enough time``: no allowed vehicle could serve the task even alone (out from its base and
-   back, windows, shift and break respected), recomputed by :func:`routing.validate`.
+   back, windows, halls' hours, shift and break respected), recomputed by
+   :func:`routing.validate.schedule_route`.
 4. ``runners at their most errands``: every vehicle that could serve it alone already has its
    most tasks in the plan.
 5. ``runners fully booked``: some vehicle could serve it alone, but not on top of its plan,
    and no swap with a planned errand of no higher priority made room (see :mod:`routing.repair`).
 
 ("no runner with the skill" is found before solving, in :mod:`routing.build`.)
+
+:func:`explain_dropped` works on a day (runners and errands by name) and gives each errand left
+out a :class:`Reason` in Chinese and English that names the cause, found by checking each runner
+*alone* (ignoring skills, then with them):
+
+- ``hall_closed``: the hall is closed all day (left out before solving, :mod:`routing.halls`) or
+  during the errand's window (no runner could serve it alone with the hall's hours, but one
+  could without them);
+- ``skill``: a runner without the skill could serve it, but the runners with the skill cannot
+  (named, each with why: full, at most errands, window, shift); or nobody has the skill;
+- ``unreachable``: from no base can any allowed runner reach the stops within their windows;
+- ``shift``: the window lies outside every shift, or the runners reach it but cannot finish and
+  be back (break included) by the end of their shift;
+- ``capacity``: some allowed runner could serve it alone, but every such runner's day is full.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from .problem import UNREACHABLE, RoutingProblem
-from .validate import schedule_route
 
-__all__ = ["drop_reasons", "OUTSIDE_SHIFT", "UNREACHABLE_REASON", "NOT_ENOUGH_TIME", "BOOKED",
-           "AT_MOST"]
+__all__ = ["drop_reasons", "explain_dropped", "Reason", "hall_closed_reason", "OUTSIDE_SHIFT",
+           "UNREACHABLE_REASON", "NOT_ENOUGH_TIME", "BOOKED", "AT_MOST", "CAUSES",
+           "missing_skill_reason"]
 
 OUTSIDE_SHIFT = "outside every shift"
 UNREACHABLE_REASON = "unreachable"
@@ -30,6 +51,8 @@ AT_MOST = "runners at their most errands"
 
 
 def _reason(p: RoutingProblem, t: int, counts: list[int] | None) -> str:
+    from .validate import schedule_route  # validate -> solver -> halls -> reasons: import late
+
     nodes = p.tasks[t]
     allowed = p.allowed(t)
     w = p.windows[list(nodes)]
@@ -78,3 +101,212 @@ def drop_reasons(p: RoutingProblem, dropped: list[int] | tuple[int, ...],
     if routes is not None:
         counts = [sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x) for r in routes]
     return {t: _reason(p, t, counts) for t in dropped}
+
+
+# --- reasons for people: the cause, named, in Chinese and English -------------------------
+
+#: The causes :func:`explain_dropped` tells apart.
+CAUSES = ("hall_closed", "skill", "unreachable", "shift", "capacity")
+_WEEKDAY_ZH = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an errand was left out.
+
+    Attributes
+    ----------
+    code
+        One of :data:`CAUSES`.
+    zh, en
+        The explanation in Chinese and in English.
+    basis
+        The low-level check behind it (a :func:`drop_reasons` code, ``"no runner with the
+        skill"`` or ``"hall closed"``).
+    """
+
+    code: str
+    zh: str
+    en: str
+    basis: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+def _hm(s: int) -> str:
+    return f"{int(s) // 3600:02d}:{(int(s) % 3600) // 60:02d}"
+
+
+def _span(w: tuple[int, int]) -> str:
+    return f"{_hm(w[0])}–{_hm(w[1])}"
+
+
+def hall_closed_reason(hall: str, *, day: dt.date | None, all_day: bool,
+                       window: tuple[int, int] | None = None,
+                       hours: tuple[tuple[int, int], ...] = (), service: int = 0) -> Reason:
+    """The hall-closed reason: closed all day on ``day``, or during ``window``."""
+    if all_day:
+        d_zh = "" if day is None else f"{day.isoformat()}（周{_WEEKDAY_ZH[day.weekday()]}）"
+        d_en = "" if day is None else f" on {day.isoformat()} ({day.strftime('%A')})"
+        return Reason("hall_closed", f"办事大厅「{hall}」{d_zh}全天不开放",
+                      f"hall closed: {hall} is closed all day{d_en}", "hall closed")
+    opens = "、".join(_span(h) for h in hours)
+    return Reason("hall_closed",
+                  f"办事大厅「{hall}」在时间窗 {_span(window)} 内不开放（开放 {opens}，"
+                  f"办理需 {service // 60} 分钟）",
+                  f"hall closed in the window: {hall} is not open for {service // 60} min within "
+                  f"{_span(window)} (open {', '.join(_span(h) for h in hours)})", "hall closed")
+
+
+def missing_skill_reason(skill: str) -> Reason:
+    """Nobody on shift has the errand's skill."""
+    return Reason("skill", f"缺少技能：没有当班跑手具备「{skill}」技能",
+                  f"missing skill: no runner on shift has the {skill} skill",
+                  "no runner with the skill")
+
+
+def _alone(p: RoutingProblem, k: int, nodes: tuple[int, ...]) -> str:
+    """How vehicle ``k`` fares serving the task alone, skills ignored."""
+    from .validate import BREAK_LATE, HALL_CLOSED, LATE, RETURNS_LATE, schedule_route
+
+    w = p.windows[list(nodes)]
+    lo, hi = int(p.vehicle_shift[k, 0]), int(p.vehicle_shift[k, 1])
+    if w[:, 0].max() > hi or w[:, 1].min() < lo:
+        return "outside_shift"
+    m = p.travel[p.vehicle_mode[k]]
+    path = [int(p.vehicle_start[k]), *nodes, int(p.vehicle_end[k])]
+    if any(m[a, b] >= UNREACHABLE for a, b in zip(path, path[1:], strict=False)):
+        return "no_path"
+    if p.demand is not None and p.vehicle_capacity is not None and \
+            int(np.asarray(p.demand)[nodes[0]]) > int(p.vehicle_capacity[k]):
+        return "load"
+    issues = schedule_route(p, k, tuple(nodes))[3]
+    if not issues:
+        return "ok"
+    if any(HALL_CLOSED in x for x in issues):
+        return "hall"
+    if any(LATE in x for x in issues):
+        return "late"
+    if any(RETURNS_LATE in x or BREAK_LATE in x for x in issues):
+        return "shift_end"
+    return "late"  # pragma: no cover - every schedule issue kind is listed above
+
+
+_RANK = {"ok": 0, "load": 1, "shift_end": 2, "hall": 3, "late": 4, "no_path": 5,
+         "outside_shift": 6}
+_WHY = {  # runner status -> (zh, en) of why it cannot take the errand
+    "late": ("无法在时间窗内赶到", "cannot reach it within its window"),
+    "no_path": ("无路可达", "has no road to it"),
+    "outside_shift": ("班次不在时间窗内", "works outside the window"),
+    "shift_end": ("班次太短，来不及办完返回", "has too short a shift to serve it and return"),
+    "hall": ("赶到时大厅不开放", "reaches the hall only while it is closed"),
+    "load": ("载量不足", "has too little capacity"),
+}
+
+
+def _full(runner: str, count: int, most: int | None) -> tuple[str, str]:
+    if most is not None and count >= most:
+        return (f"{runner} 已满（{count}/{most} 件）", f"{runner} is full ({count} of {most} errands)")
+    return (f"{runner} 当天已排满", f"{runner} is fully booked (no room left in its day)")
+
+
+def _explain_task(day, t: int, counts: list[int], routes) -> Reason:
+    p: RoutingProblem = day.problem
+    nodes = tuple(p.tasks[t])
+    e = next(x for x in day.errands if x.id == day.task_errand[t])
+    ids = [r.id for r in day.runners]
+    most = [None if p.vehicle_max_tasks is None else int(p.vehicle_max_tasks[k])
+            for k in range(p.n_vehicles)]
+    allowed = set(p.allowed(t))
+    st = {k: _alone(p, k, nodes) for k in range(p.n_vehicles)}
+    basis = _reason(p, t, counts)
+    others_ok = [k for k in range(p.n_vehicles) if k not in allowed and st[k] == "ok"
+                 and (most[k] is None or counts[k] < most[k])]
+    if e.skill and others_ok:
+        holders = sorted(allowed)
+        parts = [_full(ids[k], counts[k], most[k]) if st[k] == "ok" else
+                 (f"{ids[k]} {_WHY[st[k]][0]}", f"{ids[k]} {_WHY[st[k]][1]}") for k in holders]
+        who = "、".join(ids[k] for k in holders)
+        who_en = ", ".join(ids[k] for k in holders)
+        free = ", ".join(ids[k] for k in others_ok[:3])
+        only = "only " if len(holders) == 1 else "only "
+        return Reason("skill",
+                      f"缺少技能：只有 {who} 具备「{e.skill}」技能，"
+                      + "；".join(z for z, _ in parts) + f"（{'、'.join(ids[k] for k in others_ok[:3])}"
+                      f" 有空但无此技能）",
+                      f"missing skill: {only}{who_en} {'has' if len(holders) == 1 else 'have'} the "
+                      f"{e.skill} skill and " + "; ".join(x for _, x in parts)
+                      + f" ({free} could take it but lack the skill)", basis)
+    best = min((st[k] for k in allowed), key=lambda s: _RANK[s])
+    names = ", ".join(ids[k] for k in sorted(allowed))
+    if best == "ok":
+        ok = [k for k in sorted(allowed) if st[k] == "ok"]
+        at_most = all(most[k] is not None and counts[k] >= most[k] for k in ok)
+        who = ", ".join(ids[k] for k in ok)
+        if at_most:
+            return Reason("capacity", f"运力不足：能办的跑手（{who}）都已达到当日件数上限",
+                          f"capacity: every runner who could take it ({who}) is at their most "
+                          "errands", basis)
+        return Reason("capacity", f"运力不足：能办的跑手（{who}）当天都已排满",
+                      f"capacity: every runner who could take it ({who}) is fully booked", basis)
+    if best == "load":
+        return Reason("capacity", "运力不足：跑手载量不足",
+                      f"capacity: too heavy for every runner ({names})", basis)
+    hall_nodes = [x for x in nodes if p.node_open and x in p.node_open]
+    if best in ("hall", "late") and hall_nodes:
+        relaxed = replace(p, node_open={k: v for k, v in p.node_open.items()
+                                        if k not in hall_nodes} or None)
+        if any(_alone(relaxed, k, nodes) == "ok" for k in allowed):
+            hall = day.outlet_names.get(e.hall_id, e.hall_id)
+            w = tuple(int(x) for x in p.windows[hall_nodes[0]])
+            return Reason("hall_closed",
+                          f"办事大厅「{hall}」在时间窗 {_span(w)} 内无人能赶在开放时办理",
+                          f"hall closed in the window: no runner can be at {hall} while it is "
+                          f"open within {_span(w)}", basis)
+    if best == "shift_end":
+        ends = ", ".join(f"{ids[k]} {_hm(int(p.vehicle_shift[k, 1]))}" for k in sorted(allowed))
+        return Reason("shift", f"班次太短：跑手能赶到，但无法在下班前办完并返回（{ends}）",
+                      f"shift too short: runners reach it but cannot serve it and be back "
+                      f"by the end of their shift ({ends})", basis)
+    if best == "outside_shift":
+        return Reason("shift", f"时间窗 {_span(tuple(p.windows[nodes[0]]))} 不在任何跑手的班次内",
+                      f"shift: the window {_span(tuple(p.windows[nodes[0]]))} lies outside "
+                      f"every runner's shift ({names})", basis)
+    first = nodes[0]
+    arrive = [int(p.vehicle_shift[k, 0]) + int(p.travel[p.vehicle_mode[k]][
+        int(p.vehicle_start[k]), first]) for k in allowed
+        if p.travel[p.vehicle_mode[k]][int(p.vehicle_start[k]), first] < UNREACHABLE]
+    w = tuple(int(x) for x in p.windows[first])
+    if arrive:
+        return Reason("unreachable",
+                      f"时间窗无法到达：从各跑手基地最早 {_hm(min(arrive))} 才能到，时间窗为 {_span(w)}",
+                      f"window unreachable from every base: the earliest arrival is "
+                      f"{_hm(min(arrive))}, the window {_span(w)}", basis)
+    return Reason("unreachable", "无法到达：没有跑手的基地有路通往该地点",
+                  f"unreachable: no road from any runner's base ({names})", basis)
+
+
+def explain_dropped(day, sol) -> dict[str, Reason]:
+    """A :class:`Reason` per errand left out of a day's plan (see the module docstring).
+
+    Parameters
+    ----------
+    day
+        The :class:`routing.build.DayProblem` (its ``pre_dropped`` values are a Reason or
+        ``"no runner with the skill"``).
+    sol
+        The final :class:`routing.solver.Solution`.
+    """
+    p: RoutingProblem = day.problem
+    out: dict[str, Reason] = {}
+    for eid, why in day.pre_dropped.items():
+        if isinstance(why, Reason):
+            out[eid] = why
+            continue
+        out[eid] = Reason("skill", "缺少技能：没有跑手具备所需技能",
+                          "missing skill: no runner on shift has the skill", str(why))
+    counts = [sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x) for r in sol.routes]
+    for t in sol.dropped:
+        out[day.task_errand[t]] = _explain_task(day, t, counts, sol.routes)
+    return out

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from .halls import constrain_hall_stops
 from .problem import RoutingProblem
 
 __all__ = ["SolveParams", "Solution", "solve"]
@@ -182,6 +183,7 @@ def _build(problem: RoutingProblem, *, mandatory: bool = False, penalty: int | N
             tdim.CumulVar(manager.NodeToIndex(node)).SetRange(
                 int(p.windows[node, 0]), int(p.windows[node, 1])
             )
+    constrain_hall_stops(p, manager, tdim)  # halls' open hours (routing/halls.py)
     for k in range(v):
         lo, hi = int(p.vehicle_shift[k, 0]), int(p.vehicle_shift[k, 1])
         s, e = routing.Start(k), routing.End(k)

@@ -2,8 +2,10 @@
 
 The check walks each route with the earliest schedule (leave the depot at shift start, wait when
 early), tries the vehicle's break in every gap between stops, and reports every violation found:
-windows, shift end, pickup before delivery on the same vehicle, skills, load, most tasks,
-unreachable arcs, tasks served twice or neither served nor listed as dropped.
+windows, halls' open hours (a stop at a hall waits for the next opening its service fits in, and
+a service start the solver reports inside a closure is rejected), shift end, pickup before
+delivery on the same vehicle, skills, load, most tasks, unreachable arcs, tasks served twice or
+neither served nor listed as dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,20 @@ import numpy as np
 from .problem import UNREACHABLE, Break, RoutingProblem
 from .solver import Solution
 
-__all__ = ["PlanCheck", "validate_solution", "schedule_route"]
+__all__ = ["PlanCheck", "validate_solution", "schedule_route", "earliest_open_start",
+           "LATE", "HALL_CLOSED", "RETURNS_LATE", "BREAK_LATE", "NO_PATH"]
+
+#: Words that start each kind of schedule issue (``routing.reasons`` tells causes apart by them).
+LATE, HALL_CLOSED, RETURNS_LATE, BREAK_LATE, NO_PATH = (
+    "late at node", "hall closed at node", "returns at", "break cannot start", "unreachable")
+
+
+def earliest_open_start(intervals: tuple[tuple[int, int], ...], t: int) -> int | None:
+    """The earliest start ``>= t`` inside one of the sorted ``(lo, hi)`` intervals, or None."""
+    for lo, hi in intervals:
+        if t <= hi:
+            return max(t, lo)
+    return None
 
 
 @dataclass
@@ -53,6 +68,7 @@ def _walk(p: RoutingProblem, k: int, route: tuple[int, ...], brk: Break | None,
           gap: int | None) -> tuple[list[int], int, int | None, list[str]]:
     """Earliest schedule of one route with the break in gap ``gap`` (0 = before the first leg)."""
     travel = p.travel[p.vehicle_mode[k]]
+    opens = p.node_open or {}
     path = [int(p.vehicle_start[k]), *route, int(p.vehicle_end[k])]
     t = int(p.vehicle_shift[k, 0])
     starts: list[int] = []
@@ -62,25 +78,33 @@ def _walk(p: RoutingProblem, k: int, route: tuple[int, ...], brk: Break | None,
         a, b = path[i], path[i + 1]
         leg = int(travel[a, b])
         if leg >= UNREACHABLE:
-            issues.append(f"vehicle {k}: node {b} unreachable from node {a}")
+            issues.append(f"vehicle {k}: node {b} {NO_PATH} from node {a}")
         f = t  # finish time at a (service included)
         arrive = f + leg
         if brk is not None and gap == i:
             bstart = max(brk.earliest, f)
             if bstart > brk.latest:
-                issues.append(f"vehicle {k}: break cannot start by {brk.latest} (free at {f})")
+                issues.append(f"vehicle {k}: {BREAK_LATE} by {brk.latest} (free at {f})")
             arrive = max(arrive, bstart) + brk.duration
         if i + 1 < len(path) - 1:
             s = max(arrive, int(p.windows[b, 0]))
+            if b in opens:  # a hall: wait for the next opening the service fits in
+                s_open = earliest_open_start(opens[b], s)
+                if s_open is None or s_open > int(p.windows[b, 1]):
+                    issues.append(f"vehicle {k}: {HALL_CLOSED} {b}: ready at {s}, no service "
+                                  f"start left in the hall's hours {list(opens[b])} within its "
+                                  f"window")
+                else:
+                    s = s_open
             if s > int(p.windows[b, 1]):
-                issues.append(f"vehicle {k}: late at node {b}: starts {s} > latest "
+                issues.append(f"vehicle {k}: {LATE} {b}: starts {s} > latest "
                               f"{int(p.windows[b, 1])}")
             starts.append(s)
             t = s + int(p.service[b])
         else:
             t = arrive
     if t > int(p.vehicle_shift[k, 1]):
-        issues.append(f"vehicle {k}: returns at {t} after shift end {int(p.vehicle_shift[k, 1])}")
+        issues.append(f"vehicle {k}: {RETURNS_LATE} {t} after shift end {int(p.vehicle_shift[k, 1])}")
     return starts, t, bstart, issues
 
 
@@ -113,6 +137,20 @@ def schedule_route(p: RoutingProblem, k: int, route: tuple[int, ...]
             return res
         first = first or res
     return first  # type: ignore[return-value]
+
+
+def _reported_times_in_hours(p: RoutingProblem, k: int, route: tuple[int, ...],
+                             sol: Solution) -> list[str]:
+    """The solver's own service starts at halls must lie in the hall's hours too."""
+    if not p.node_open or k >= len(sol.times) or len(sol.times[k]) != len(route):
+        return []
+    out = []
+    for node, t in zip(route, sol.times[k], strict=True):
+        ivs = p.node_open.get(node)
+        if ivs is not None and not any(lo <= t <= hi for lo, hi in ivs):
+            out.append(f"vehicle {k}: {HALL_CLOSED} {node}: service reported to start at {t}, "
+                       f"outside the hall's hours (service may start in {list(ivs)})")
+    return out
 
 
 def validate_solution(p: RoutingProblem, sol: Solution) -> PlanCheck:
@@ -150,6 +188,7 @@ def validate_solution(p: RoutingProblem, sol: Solution) -> PlanCheck:
                 out.problems.append(f"vehicle {k}: not allowed to serve task {t} (skill)")
         starts, end, bstart, issues = schedule_route(p, k, route)
         out.problems.extend(issues)
+        out.problems.extend(_reported_times_in_hours(p, k, route, sol))
         out.starts.append(starts)
         out.ends.append(end)
         out.breaks.append(bstart)

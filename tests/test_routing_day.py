@@ -60,7 +60,7 @@ def test_plan_day_serves_everything_feasible(area) -> None:
     served = {s.errand_id for r in plan.routes for s in r.stops}
     assert served | set(plan.dropped) == {e.id for e in errands}
     assert not served & set(plan.dropped)
-    assert BOOKED not in plan.dropped.values()
+    assert BOOKED not in {r.basis for r in plan.reasons.values()}
     assert plan.illustrative
     for r in plan.routes:  # lunch breaks recomputed inside their windows
         lunch = next(x for x in runners if x.id == r.runner_id).lunch
@@ -77,7 +77,8 @@ def test_skill_nobody_has_is_dropped_up_front(area) -> None:
     runners = [replace(r, skills=frozenset({"不动产"})) for r in runners]
     plan = plan_day(errands, runners, area[0], matrices=haversine_matrices, date=DAY,
                     params=SolveParams(time_limit_s=1.0))
-    assert plan.dropped[errands[0].id] == "no runner with the skill"
+    why = plan.reasons[errands[0].id]
+    assert why.code == "skill" and why.basis == "no runner with the skill" and "退役军人" in why.en
 
 
 def test_routes_command_writes_everything(tmp_path: Path) -> None:
