@@ -230,12 +230,11 @@ def _explain_task(day, t: int, counts: list[int], routes) -> Reason:
         who = "、".join(ids[k] for k in holders)
         who_en = ", ".join(ids[k] for k in holders)
         free = ", ".join(ids[k] for k in others_ok[:3])
-        only = "only " if len(holders) == 1 else "only "
         return Reason("skill",
                       f"缺少技能：只有 {who} 具备「{e.skill}」技能，"
                       + "；".join(z for z, _ in parts) + f"（{'、'.join(ids[k] for k in others_ok[:3])}"
                       f" 有空但无此技能）",
-                      f"missing skill: {only}{who_en} {'has' if len(holders) == 1 else 'have'} the "
+                      f"missing skill: only {who_en} {'has' if len(holders) == 1 else 'have'} the "
                       f"{e.skill} skill and " + "; ".join(x for _, x in parts)
                       + f" ({free} could take it but lack the skill)", basis)
     best = min((st[k] for k in allowed), key=lambda s: _RANK[s])
