@@ -13,6 +13,7 @@ from gis.coverage import coverage_of_region
 from gis.region import load_region
 from gis.siting.plan import plan_sites
 from gis.siting.problem import SolveParams as SitingParams
+from gis.workdays import next_working_day
 from routing import write_routes
 
 from .cmd_coverage import print_area_table, write_coverage
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
         tiles: str = typer.Option("osm", help="Base map of the published map: osm, amap, "
                                   "tianditu (needs TIANDITU_KEY) or none."),
         time_limit: float = typer.Option(10.0, "--time-limit", help="Routing solver seconds."),
-        date: str | None = typer.Option(None, help="Day of the route plan (default today)."),
+        date: str | None = typer.Option(None, help="Day of the route plan (default the next working day)."),
         seed: int = typer.Option(0, help="Seed for the illustrative errands and runners."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
     ) -> None:
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 if not console.is_terminal and not quiet:
                     console.print(f"  {name}: {timings[name]:.1f} s", highlight=False)
 
-            day = dt.date.fromisoformat(date) if date else dt.date.today()
+            day = dt.date.fromisoformat(date) if date else next_working_day(dt.date.today())
             t = time.perf_counter()
             bar.update(task, description="loading the region")
             reg = load_region(region)
