@@ -7,8 +7,8 @@ The solver core (:mod:`routing.problem`, :mod:`routing.solver`) takes plain inte
 from .build import DayProblem as DayProblem
 from .build import build_day_problem as build_day_problem
 from .day import PlanCheckError as PlanCheckError
-from .deadline import Deadline as Deadline
 from .day import plan_day as plan_day
+from .deadline import Deadline as Deadline
 from .demo import demo_errands as demo_errands
 from .demo import demo_runners as demo_runners
 from .io import write_plan_json as write_plan_json

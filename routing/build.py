@@ -57,6 +57,10 @@ def available_bytes() -> int | None:
     return None
 
 
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
 def _check_size(n_errands: int, n_nodes: int, modes: list[str]) -> None:
     need = matrix_bytes(n_nodes, len(modes))
     have = available_bytes()
@@ -64,8 +68,8 @@ def _check_size(n_errands: int, n_nodes: int, modes: list[str]) -> None:
         raise InputError(InputProblem(
             "errands", None, None,
             f"{n_errands:,} errands make {n_nodes:,} stops; their travel-time matrices for "
-            f"{len(modes)} mode(s) ({', '.join(modes)}) need about {need / 2**30:.1f} GiB, "
-            f"more than {MEMORY_SHARE:.0%} of the {have / 2**30:.1f} GiB available: plan the "
+            f"{len(modes)} mode(s) ({', '.join(modes)}) need about {_size(need)}, "
+            f"more than {MEMORY_SHARE:.0%} of the {_size(have)} available: plan the "
             "day in parts (by area or by hour)"))
 
 

@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 AFTER_SOLVE_SHARE = 0.1
 #: The solver gets at least this many seconds, even when the matrices used up the budget.
 MIN_SOLVE_S = 0.5
+#: Seconds OR-Tools takes to take in one matrix entry (building its model), measured at 3,582
+#: nodes on the 2-core test machine (37 s for six registered matrices); see docs/benchmarks.md.
+MODEL_S_PER_ENTRY = 5e-7
+
+
+def model_seconds(n_nodes: int, n_modes: int) -> float:
+    """Estimated seconds to build the OR-Tools model (a time and a cost matrix per mode)."""
+    return MODEL_S_PER_ENTRY * n_nodes * n_nodes * 2 * n_modes
 
 
 class PlanCheckError(BianminError, RuntimeError):
@@ -80,7 +88,14 @@ def plan_day(errands: list[Errand], runners: list[Runner], outlets: pd.DataFrame
     t1 = time.monotonic()
     solve_s = max(MIN_SOLVE_S, deadline.remaining() * (1 - AFTER_SOLVE_SHARE))
     sol = None
-    if day.problem.tasks:
+    build_s = model_seconds(day.problem.n_nodes, len(set(day.problem.vehicle_mode)))
+    if day.problem.tasks and build_s > 0.5 * deadline.remaining():
+        log.warning("%d stops: the solver's model alone would take about %.0f s of the %.0f s "
+                    "left; the greedy insertion plans what it can by the time limit",
+                    day.problem.n_nodes, build_s, deadline.remaining())
+        sol = Solution(tuple(() for _ in runners), tuple(range(len(day.problem.tasks))), 0,
+                       "greedy")
+    elif day.problem.tasks:
         try:
             sol = solve(day.problem, replace(params, time_limit_s=solve_s))
         except RoutingSolverError as exc:  # no first plan in time: the repair fills what it can
