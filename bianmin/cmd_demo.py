@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from gis.circles import circles_of_region
 from gis.coverage import coverage_of_region
+from gis.errors import InputError, InputProblem
 from gis.region import load_region
 from gis.siting.plan import plan_sites
 from gis.siting.problem import SolveParams as SitingParams
-from gis.workdays import next_working_day
+from gis.siting.writers import write_siting
+from gis.writers import write_coverage
+from maps import MapOptions, write_map
 from routing import write_routes
+from routing.region_day import plan_region_routes
+from routing.solver import DEFAULT_TIME_LIMIT_S
 
-from .cmd_coverage import print_area_table, write_coverage
-from .cmd_map import publish_map
-from .cmd_routes import plan_region_routes
-from .cmd_site import write_siting
-from .common import OUT_OPTION, REGION_OPTION, console, out, user_errors
+from .common import (
+    OUT_OPTION,
+    REGION_OPTION,
+    check_count,
+    check_out,
+    check_seconds,
+    console,
+    final_path,
+    out,
+    output,
+    parse_date,
+    user_errors,
+)
+from .display import print_area_table
 from .index_page import write_index
 
 STEPS = ("区域 region", "覆盖 coverage", "选址 siting", "地图 map", "路线 routes", "索引 index")
+#: Seconds the demo gives the siting solver.
+SITING_TIME_LIMIT_S = 30.0
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +52,8 @@ def register(app: typer.Typer) -> None:
         add: int = typer.Option(5, help="New sites the siting proposal chooses."),
         tiles: str = typer.Option("osm", help="Base map of the published map: osm, amap, "
                                   "tianditu (needs TIANDITU_KEY) or none."),
-        time_limit: float = typer.Option(10.0, "--time-limit", help="Routing solver seconds."),
+        time_limit: float = typer.Option(DEFAULT_TIME_LIMIT_S, "--time-limit",
+                                         help="Seconds for planning the routes."),
         date: str | None = typer.Option(None, help="Day of the route plan (default the next working day)."),
         seed: int = typer.Option(0, help="Seed for the illustrative errands and runners."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
@@ -44,63 +61,77 @@ def register(app: typer.Typer) -> None:
         """Coverage, a siting proposal, the service map with the proposals, and the day's
         runner routes and sheets; OUT/index.html links every output."""
         timings: dict[str, float] = {}
-        with user_errors(), Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                     BarColumn(), TimeElapsedColumn(), console=console,
-                                     disable=quiet or not console.is_terminal) as bar:
-            task = bar.add_task("bianmin demo", total=len(STEPS))
+        with user_errors():
+            check_seconds(time_limit, "--time-limit")
+            check_count(add, "--add", low=1)
+            check_count(seed, "--seed")
+            day = parse_date(date)
+            check_out(out_dir)
+            try:
+                options = MapOptions(tiles=tiles)
+            except InputError:
+                raise
+            except ValueError as exc:
+                raise InputError(InputProblem("--tiles", None, None, str(exc))) from None
+            with output(out_dir, "demo") as stage, Progress(
+                    SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TimeElapsedColumn(), console=console,
+                    disable=quiet or not console.is_terminal) as bar:
+                task = bar.add_task("bianmin demo", total=len(STEPS))
 
-            def step_done(name: str, t0: float) -> None:
-                timings[name] = time.perf_counter() - t0
-                bar.advance(task)
-                if not console.is_terminal and not quiet:
-                    console.print(f"  {name}: {timings[name]:.1f} s", highlight=False)
+                def step_done(name: str, t0: float) -> None:
+                    timings[name] = time.perf_counter() - t0
+                    bar.advance(task)
+                    if not console.is_terminal and not quiet:
+                        console.print(f"  {name}: {timings[name]:.1f} s", highlight=False)
 
-            day = dt.date.fromisoformat(date) if date else next_working_day(dt.date.today())
-            t = time.perf_counter()
-            bar.update(task, description="loading the region")
-            reg = load_region(region)
-            step_done(STEPS[0], t)
-            t = time.perf_counter()
-            bar.update(task, description="coverage")
-            cov = coverage_of_region(reg)
-            cov_files = write_coverage(cov, reg, out_dir)
-            step_done(STEPS[1], t)
-            t = time.perf_counter()
-            bar.update(task, description=f"choosing {add} new sites")
-            plan = plan_sites(reg, add=add, params=SitingParams(time_limit_s=30.0),
-                              curve_max=add)
-            site_files = write_siting(plan, out_dir)
-            step_done(STEPS[2], t)
-            t = time.perf_counter()
-            bar.update(task, description="publishing the map")
-            publish_map(reg, out_dir, tiles=tiles, coverage=cov, proposals=plan.chosen)
-            step_done(STEPS[3], t)
-            t = time.perf_counter()
-            bar.update(task, description="planning the runners' routes")
-            day_plan = plan_region_routes(reg, day=day, time_limit=time_limit, seed=seed)
-            route_dir = out_dir / "routes"
-            write_routes(day_plan, route_dir, pdf=True)
-            step_done(STEPS[4], t)
-            t = time.perf_counter()
-            gain = [ln for ln in plan.summary().splitlines() if ln.startswith("region coverage")]
-            summary = [reg.summary(), cov.summary(), *[f"siting, {add} new sites: {g}"
-                                                       for g in gain],
-                       day_plan.summary().splitlines()[0]]
-            index = write_index(out_dir, title=reg.name, summary_lines=summary)
-            step_done(STEPS[5], t)
+                t = time.perf_counter()
+                bar.update(task, description="loading the region")
+                reg = load_region(region)
+                step_done(STEPS[0], t)
+                t = time.perf_counter()
+                bar.update(task, description="coverage")
+                cov = coverage_of_region(reg)
+                cov_files = write_coverage(cov, reg, stage / "coverage")
+                step_done(STEPS[1], t)
+                t = time.perf_counter()
+                bar.update(task, description=f"choosing {add} new sites")
+                plan = plan_sites(reg, add=add, params=SitingParams(
+                    time_limit_s=SITING_TIME_LIMIT_S), curve_max=add)
+                site_files = write_siting(plan, stage / "siting")
+                step_done(STEPS[2], t)
+                t = time.perf_counter()
+                bar.update(task, description="publishing the map")
+                write_map(reg, cov, circles_of_region(reg), stage, proposals=plan.chosen,
+                          options=options)
+                step_done(STEPS[3], t)
+                t = time.perf_counter()
+                bar.update(task, description="planning the runners' routes")
+                day_plan = plan_region_routes(reg, day=day, time_limit=time_limit, seed=seed)
+                write_routes(day_plan, stage / "routes", pdf=True)
+                n_sheets = len(list((stage / "routes" / "sheets").glob("*.pdf")))
+                step_done(STEPS[4], t)
+                t = time.perf_counter()
+                gain = [ln for ln in plan.summary().splitlines()
+                        if ln.startswith("region coverage")]
+                summary = [reg.summary(), cov.summary(),
+                           *[f"siting, {add} new sites: {g}" for g in gain],
+                           day_plan.summary().splitlines()[0]]
+                index = write_index(stage, title=reg.name, summary_lines=summary)
+                step_done(STEPS[5], t)
         if quiet:
             return
         print_area_table(cov, reg)
         out.print(plan.summary(), highlight=False)
         out.print(day_plan.summary(), highlight=False)
-        rows = [(f, "coverage 覆盖") for f in cov_files.values()]
-        rows += [(f, "siting 选址") for f in site_files.values()]
+        route_dir = out_dir / "routes"
+        rows = [(final_path(f, stage, out_dir), "coverage 覆盖") for f in cov_files.values()]
+        rows += [(final_path(f, stage, out_dir), "siting 选址") for f in site_files.values()]
         rows.append((out_dir / "map" / "index.html", "service map 政务服务地图"))
         rows.append((route_dir / "plan.json", "day plan 当日计划"))
         rows.append((route_dir / "routes.xlsx", "dispatcher workbook 调度表"))
-        n_sheets = len(list((route_dir / "sheets").glob("*.pdf")))
         rows.append((route_dir / "sheets", f"{n_sheets} runner sheets, HTML + PDF 跑手路线单"))
-        rows.append((index, "open this first 从这里打开"))
+        rows.append((final_path(index, stage, out_dir), "open this first 从这里打开"))
         out.print("输出 Outputs:", highlight=False)
         for path, what in rows:
             out.print(f"  {path}  — {what}", highlight=False)

@@ -9,33 +9,14 @@ import pandas as pd
 import typer
 
 from gis.circles import circles_of_region
-from gis.coverage import CoverageResult, coverage_of_region
+from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
 from gis.io import read_table
-from gis.region import Region, load_region
-from maps import MapOptions, ServiceMap, write_map
+from gis.region import load_region
+from maps import MapOptions, write_map
 from maps.layers import PROPOSAL_COLUMNS
 
-from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
-
-
-def publish_map(region: Region, out_dir: Path, *, lang: str = "zh", tiles: str = "osm",
-                tianditu_key: str | None = None, coverage: CoverageResult | None = None,
-                proposals: pd.DataFrame | None = None, show: bool = False) -> ServiceMap:
-    """Coverage (unless given), circles and the map folder ``out_dir/map`` for a region.
-
-    The demo calls this with the siting result as ``proposals`` (columns ``site_id, name, kind,
-    lon, lat, added_population, rank``).
-    """
-    options = MapOptions(lang=lang, tiles=tiles, tianditu_key=tianditu_key)
-    if coverage is None:
-        with step("Computing coverage …", show=show):
-            coverage = coverage_of_region(region)
-    with step("Drawing service circles …", show=show):
-        circles = circles_of_region(region)
-    with step("Writing the map …", show=show):
-        return write_map(region, coverage, circles, out_dir, proposals=proposals,
-                         options=options)
+from .common import OUT_OPTION, REGION_OPTION, check_out, out, output, step, user_errors
 
 
 def _read_proposals(path: Path) -> pd.DataFrame:
@@ -84,6 +65,7 @@ def register(app: typer.Typer) -> None:
         called.
         """
         with user_errors():
+            check_out(out_dir)
             if lang not in ("zh", "en"):
                 raise InputError(InputProblem("--lang", None, None,
                                          f"expected zh or en, got {lang!r}"))
@@ -96,10 +78,17 @@ def register(app: typer.Typer) -> None:
                                          "Tianditu tiles need a key: pass --tianditu-key or set "
                                          "TIANDITU_KEY, or choose --tiles osm|amap|none"))
             props = _read_proposals(proposals) if proposals is not None else None
-            with step("Loading region …", show=not quiet):
-                reg = load_region(region, demand_path=population)
-            sm = publish_map(reg, out_dir, lang=lang, tiles=tiles, tianditu_key=key,
-                             proposals=props, show=not quiet)
+            options = MapOptions(lang=lang, tiles=tiles, tianditu_key=key)
+            with output(out_dir, "map") as stage:
+                with step("Loading region …", show=not quiet):
+                    reg = load_region(region, demand_path=population)
+                with step("Computing coverage …", show=not quiet):
+                    cov = coverage_of_region(reg)
+                with step("Drawing service circles …", show=not quiet):
+                    circles = circles_of_region(reg)
+                with step("Writing the map …", show=not quiet):
+                    sm = write_map(reg, cov, circles, stage, proposals=props, options=options)
+        sm.path = out_dir / "map"  # where the staged folder landed
         if not quiet:
             out.print(sm.summary(), highlight=False)
             out.print(f"wrote {sm.path}", highlight=False)

@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from gis.errors import InputError, InputProblem
 from gis.osm_extract import build_region
+from gis.outdir import is_empty_folder, staged_folder
 from gis.region import load_region
 
-from .common import out, step, user_errors
+from .common import check_out, lock_wait_s, out, step, user_errors
 
 region_app = typer.Typer(help="Create and check region folders.", no_args_is_help=True)
 
@@ -24,12 +26,24 @@ def init(
         None, help="Stated regional total the population proxy is scaled to."),
     urban_mode: str = typer.Option("walk", help="Mode of the 15-minute urban circle."),
     rural_mode: str = typer.Option("ebike", help="Mode of the 30-minute rural circle."),
+    force: bool = typer.Option(False, "--force", help="Replace a folder that is not empty "
+                               "(its files, hand-edited outlets included, are lost)."),
 ) -> None:
     """Extract outlets, approximate areas and a population proxy from OSM into a region."""
     with user_errors():
-        with step(f"Reading {osm} …"):
-            path = build_region(osm, out_dir, name=name, total_population=total_population,
-                                urban_mode=urban_mode, rural_mode=rural_mode)
+        check_out(out_dir)
+        if not osm.is_file():
+            raise InputError(InputProblem(str(osm), None, None, "no such file"))
+        if not force and not is_empty_folder(out_dir):
+            raise InputError(InputProblem("--out", None, None,
+                                          f"{out_dir} is not empty: choose a new folder, or pass "
+                                          "--force to replace it and every file in it"))
+        with staged_folder(out_dir, force=force, wait_s=lock_wait_s(),
+                           what="region folder") as stage, step(f"Reading {osm} …"):
+            build_region(osm, stage, name=name or out_dir.absolute().name,
+                         total_population=total_population, urban_mode=urban_mode,
+                         rural_mode=rural_mode)
+        path = out_dir
         n_outlets = len(pd.read_csv(path / "outlets.csv", dtype=str))
         if n_outlets:
             out.print(load_region(path).summary(), highlight=False)

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
 
 from gis.errors import InputError, InputProblem
-from gis.io import write_csv
 from gis.region import load_region
 from gis.siting.candidates import CostTable
-from gis.siting.plan import CURVE_COLUMNS, SitingPlan, plan_sites
+from gis.siting.plan import plan_sites
 from gis.siting.problem import SolveParams
+from gis.siting.writers import write_siting
 
-from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
-
-
-def write_siting(plan: SitingPlan, out_dir: Path) -> dict[str, Path]:
-    """Write chosen.csv, curve.csv and areas_after.csv under ``out_dir/siting`` (atomically)."""
-    d = out_dir / "siting"
-    return {
-        "chosen": write_csv(plan.chosen, d / "chosen.csv"),
-        "curve": write_csv(plan.curve[CURVE_COLUMNS], d / "curve.csv"),
-        "areas": write_csv(plan.areas, d / "areas_after.csv"),
-    }
+from .common import (
+    OUT_OPTION,
+    REGION_OPTION,
+    check_count,
+    check_out,
+    check_seconds,
+    final_path,
+    out,
+    output,
+    step,
+    user_errors,
+)
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -64,6 +66,16 @@ def register(app: typer.Typer) -> None:
         """Choose new sites: most people covered for K sites or a budget, or least cost for a
         target share. Writes OUT/siting/chosen.csv, curve.csv and areas_after.csv."""
         with user_errors():
+            check_out(out_dir)
+            check_seconds(time_limit, "--time-limit")
+            check_count(seed, "--seed")
+            if grid is not None and not (math.isfinite(grid) and grid > 0):
+                raise InputError(InputProblem("--grid", None, None,
+                                              f"{grid}: expected metres > 0"))
+            for flag, value in (("--budget", budget), ("--target", target)):
+                if value is not None and not math.isfinite(value):
+                    raise InputError(InputProblem(flag, None, None,
+                                                  f"{value}: expected a finite number"))
             try:
                 params = SolveParams(solver=solver, time_limit_s=time_limit, seed=seed)
             except ValueError as exc:
@@ -71,15 +83,16 @@ def register(app: typer.Typer) -> None:
             if costs is not None and not costs.exists():
                 raise InputError(InputProblem(str(costs), None, None, "file not found"))
             table = CostTable.from_file(costs) if costs is not None else None
-            with step("Loading region …", show=not quiet):
-                reg = load_region(region)
-            with step("Choosing sites …", show=not quiet):
-                plan = plan_sites(reg, add=add, budget=budget, target=target, model=model,
-                                  kinds=_split(kinds), candidates_path=candidates,
-                                  replan=replan, grid_m=grid, forbid=_split(forbid) or (),
-                                  costs=table, params=params)
-            files = write_siting(plan, out_dir)
+            with output(out_dir, "site") as stage:
+                with step("Loading region …", show=not quiet):
+                    reg = load_region(region)
+                with step("Choosing sites …", show=not quiet):
+                    plan = plan_sites(reg, add=add, budget=budget, target=target, model=model,
+                                      kinds=_split(kinds), candidates_path=candidates,
+                                      replan=replan, grid_m=grid, forbid=_split(forbid) or (),
+                                      costs=table, params=params)
+                files = write_siting(plan, stage / "siting")
         if not quiet:
             out.print(plan.summary(), highlight=False)
             for f in files.values():
-                out.print(f"wrote {f}", highlight=False)
+                out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gis.errors import BianminError, InputError
+from gis.errors import BianminError, InputError, InputProblem
+from gis.outdir import LOCK_WAIT_S, check_out_dir, staged_output
+from gis.workdays import next_working_day
 
 #: Exit codes scripts can rely on.
 EXIT_OK = 0
@@ -22,6 +27,9 @@ EXIT_BAD_INPUT = 2
 #: The options every command shares (one definition: same default, same help everywhere).
 REGION_OPTION = typer.Option(Path("data/chengdu"), "--region", help="Region folder (region.toml).")
 OUT_OPTION = typer.Option(Path("out"), "--out", help="Output folder.")
+
+#: Environment variable: seconds a run waits for another run's lock on its output folder.
+LOCK_WAIT_ENV = "BIANMIN_LOCK_WAIT"
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -64,3 +72,64 @@ def step(message: str, *, show: bool = True) -> Iterator[None]:
         if show:
             console.print(message, highlight=False)
         yield
+
+
+def lock_wait_s() -> float:
+    """Seconds to wait for another run's lock on ``--out`` (``$BIANMIN_LOCK_WAIT``)."""
+    raw = os.environ.get(LOCK_WAIT_ENV)
+    if raw is None:
+        return LOCK_WAIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(InputProblem(LOCK_WAIT_ENV, None, None,
+                                      f"{raw!r}: expected seconds >= 0"))
+    return value
+
+
+def check_seconds(value: float, flag: str) -> float:
+    """A time limit: a finite number of seconds > 0, else exit 2 naming the flag."""
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(InputProblem(flag, None, None,
+                                      f"{value}: expected a finite number of seconds > 0"))
+    return value
+
+
+def check_count(value: int, flag: str, *, low: int = 0) -> int:
+    """A count of things: a whole number >= ``low``, else exit 2 naming the flag."""
+    if value < low:
+        raise InputError(InputProblem(flag, None, None, f"{value}: expected a whole number "
+                                      f">= {low}"))
+    return value
+
+
+def check_out(path: Path) -> Path:
+    """``--out`` is, or can become, a writable folder (checked before any work)."""
+    try:
+        return check_out_dir(path)
+    except InputError as exc:
+        raise InputError([InputProblem("--out", None, None, str(p)) for p in exc.problems]
+                         ) from None
+
+
+@contextlib.contextmanager
+def output(out_dir: Path, command: str) -> Iterator[Path]:
+    """Lock ``--out`` for the whole command and yield its staging folder (see gis.outdir)."""
+    with staged_output(out_dir, command, wait_s=lock_wait_s()) as stage:
+        yield stage
+
+
+def final_path(path: Path, stage: Path, out_dir: Path) -> Path:
+    """Where a file written into the staging folder ends up."""
+    return out_dir / Path(path).relative_to(stage)
+
+
+def parse_date(date: str | None) -> dt.date:
+    """``--date`` as a date (default the next working day); exit 2 on anything else."""
+    try:
+        return dt.date.fromisoformat(date) if date else next_working_day(dt.date.today())
+    except ValueError:
+        raise InputError(InputProblem("--date", None, None,
+                                      f"{date!r} is not a date: expected YYYY-MM-DD")) from None

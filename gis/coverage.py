@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .errors import InputError, InputProblem
 from .network import RoadNetwork
 from .region import Region, RegionSettings
 
@@ -101,7 +102,9 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     n = len(demand)
     pos = pd.Index(areas["id"]).get_indexer(demand["area_id"])
     if (pos < 0).any():
-        raise ValueError("demand points name areas that are not in the areas table")
+        missing = sorted({str(a) for a in pd.Series(demand["area_id"])[pos < 0]})[:5]
+        raise InputError(InputProblem("demand", None, "area_id",
+                                      f"area id(s) {missing} are not in the areas table"))
     urban = areas["urban"].to_numpy(dtype=bool)[pos]
     seconds = np.full(n, np.inf)
     outlet_idx = np.full(n, -1, dtype=np.int64)

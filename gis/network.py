@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from .errors import InputError, NetworkError, InputProblem
+from .errors import InputError, InputProblem, NetworkError
 
 if TYPE_CHECKING:
     from ._sssp import Adjacency

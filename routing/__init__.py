@@ -8,6 +8,7 @@ from .build import DayProblem as DayProblem
 from .build import build_day_problem as build_day_problem
 from .day import PlanCheckError as PlanCheckError
 from .day import plan_day as plan_day
+from .deadline import Deadline as Deadline
 from .demo import demo_errands as demo_errands
 from .demo import demo_runners as demo_runners
 from .io import write_plan_json as write_plan_json
@@ -19,7 +20,10 @@ from .plan import mask_phone as mask_phone
 from .problem import Break as Break
 from .problem import RoutingProblem as RoutingProblem
 from .reasons import drop_reasons as drop_reasons
+from .region_day import plan_region_routes as plan_region_routes
 from .sheets import write_sheets as write_sheets
+from .solver import DEFAULT_TIME_LIMIT_S as DEFAULT_TIME_LIMIT_S
+from .solver import RoutingSolverError as RoutingSolverError
 from .solver import Solution as Solution
 from .solver import SolveParams as SolveParams
 from .solver import solve as solve

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gis.errors import InputError, InputProblem
+
 from .problem import Break, RoutingProblem, to_int_matrix
 from .tables import Errand, Runner
 
-__all__ = ["DayProblem", "Stop", "build_day_problem", "PRIORITY_PENALTY_S"]
+__all__ = ["DayProblem", "Stop", "build_day_problem", "PRIORITY_PENALTY_S", "matrix_bytes",
+           "available_bytes", "MEMORY_SHARE"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,47 @@ log = logging.getLogger(__name__)
 PRIORITY_PENALTY_S = {1: 8 * 3600 * 4, 2: 8 * 3600 * 2, 3: 8 * 3600}
 
 NO_SKILL = "no runner with the skill"
+
+#: Bytes per matrix entry, measured (see ``docs/benchmarks.md``): kept per mode, the int32
+#: solver input and OR-Tools' own int64 copies of the time and cost matrices; passing through,
+#: the float seconds with their conversion and the Python lists OR-Tools is handed.
+BYTES_KEPT_PER_MODE = 4 + 2 * 8
+BYTES_PASSING = 8 * 2 + 40
+#: Share of the available memory a day may plan to use.
+MEMORY_SHARE = 0.7
+
+
+def matrix_bytes(n_nodes: int, n_modes: int) -> int:
+    """Estimated peak bytes of the matrices of a day of ``n_nodes`` nodes and ``n_modes`` modes."""
+    return n_nodes * n_nodes * (n_modes * BYTES_KEPT_PER_MODE + BYTES_PASSING)
+
+
+def available_bytes() -> int | None:
+    """Memory the system can give now (``MemAvailable``), or ``None`` where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def _check_size(n_errands: int, n_nodes: int, modes: list[str]) -> None:
+    need = matrix_bytes(n_nodes, len(modes))
+    have = available_bytes()
+    if have is not None and need > MEMORY_SHARE * have:
+        raise InputError(InputProblem(
+            "errands", None, None,
+            f"{n_errands:,} errands make {n_nodes:,} stops; their travel-time matrices for "
+            f"{len(modes)} mode(s) ({', '.join(modes)}) need about {_size(need)}, "
+            f"more than {MEMORY_SHARE:.0%} of the {_size(have)} available: plan the "
+            "day in parts (by area or by hour)"))
 
 
 @dataclass(frozen=True)
@@ -133,7 +177,8 @@ def build_day_problem(errands: list[Errand], runners: list[Runner], outlets: pd.
         svc += [half, e.service_s - half]
     lonlat = np.array([[s.lon, s.lat] for s in stops])
     modes = sorted({r.mode for r in runners})
-    travel = {m: to_int_matrix(a) for m, a in matrices(lonlat, modes).items()}
+    _check_size(len(kept), len(stops), modes)
+    travel = {m: to_int_matrix(a, dtype=np.int32) for m, a in matrices(lonlat, modes).items()}
     v = len(runners)
     breaks = tuple(None if r.lunch is None else
                    Break(r.lunch[0], r.lunch[1] - r.lunch[2], r.lunch[2]) for r in runners)

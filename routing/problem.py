@@ -18,7 +18,8 @@ __all__ = ["UNREACHABLE", "Break", "RoutingProblem", "to_int_matrix"]
 UNREACHABLE = 10_000_000
 
 
-def to_int_matrix(seconds: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
+def to_int_matrix(seconds: np.ndarray, *, scale: float = 1.0,
+                  dtype: type[np.signedinteger] = np.int64) -> np.ndarray:
     """Scale a float matrix once and round it to integers; ``inf``/``nan`` become UNREACHABLE.
 
     Parameters
@@ -27,16 +28,22 @@ def to_int_matrix(seconds: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
         Square float matrix (``inf`` where unreachable).
     scale
         Multiplier applied before rounding (e.g. 1 for seconds, 100 for benchmark distances).
+    dtype
+        Integer type of the result; ``int32`` holds every value (``UNREACHABLE`` < 2**31) in
+        half the memory, which is what a day of thousands of errands needs.
 
     Returns
     -------
     numpy.ndarray
-        ``int64`` matrix, values clipped to ``[0, UNREACHABLE]``.
+        Integer matrix, values clipped to ``[0, UNREACHABLE]``.
     """
-    a = np.asarray(seconds, dtype=float) * scale
-    bad = ~np.isfinite(a)
-    a = np.where(bad, UNREACHABLE, np.rint(a))
-    return np.clip(a, 0, UNREACHABLE).astype(np.int64)
+    a = np.array(seconds, dtype=float)  # a copy: worked on in place below
+    if scale != 1.0:
+        a *= scale
+    a[~np.isfinite(a)] = UNREACHABLE
+    np.rint(a, out=a)
+    np.clip(a, 0, UNREACHABLE, out=a)
+    return a.astype(dtype)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ still fits nowhere may take the place of a planned task of no higher priority on
 runners, if that task then fits on another runner (a one-step ejection chain; bounded by a
 count of schedule checks). So a task the plan leaves out has no single feasible insertion into
 the final routes, and no such swap was found within the bound.
+
+The repair also stops at the run's :class:`~routing.deadline.Deadline`: the tasks it has not
+reached stay left out (the plan is still complete and checked, only less full).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .deadline import Deadline
 from .problem import RoutingProblem
 from .solver import Solution
 from .validate import schedule_route
@@ -40,11 +44,31 @@ def _fits_load(p: RoutingProblem, k: int, route: tuple[int, ...]) -> bool:
     return bool(load.max(initial=0) <= int(p.vehicle_capacity[k]) and load.min(initial=0) >= 0)
 
 
-def _best_insertion(p: RoutingProblem, k: int, route: tuple[int, ...], nodes, budget: list[int]
+class _Budget:
+    """Schedule checks left, and the deadline; either one ends the search."""
+
+    def __init__(self, checks: int, deadline: Deadline) -> None:
+        self.checks, self.deadline = checks, deadline
+
+    def spend(self) -> bool:
+        """Take one check; False when the count or the time is used up."""
+        if self.checks <= 0 or (self.checks % 64 == 0 and self.deadline.expired()):
+            self.checks = 0
+            return False
+        self.checks -= 1
+        return True
+
+    @property
+    def out(self) -> bool:
+        """True when nothing is left."""
+        return self.checks <= 0 or self.deadline.expired()
+
+
+def _best_insertion(p: RoutingProblem, k: int, route: tuple[int, ...], nodes, budget: _Budget
                     ) -> tuple[int, tuple[int, ...]] | None:
     """Cheapest feasible insertion of a task's nodes into ``route`` (cost delta, new route).
 
-    Each schedule check spends one unit of ``budget[0]``; at zero the search stops early.
+    Each schedule check spends one unit of ``budget``; when it is used up the search stops early.
     """
     base = _route_cost(p, k, route)
     best = None
@@ -57,9 +81,8 @@ def _best_insertion(p: RoutingProblem, k: int, route: tuple[int, ...], nodes, bu
             delta = _route_cost(p, k, cand) - base
             if best is not None and delta >= best[0]:
                 continue
-            if budget[0] <= 0:
+            if not budget.spend():
                 return best
-            budget[0] -= 1
             if _fits_load(p, k, cand) and not schedule_route(p, k, cand)[3]:
                 best = (delta, cand)
     return best
@@ -70,19 +93,32 @@ def _without(route: tuple[int, ...], nodes) -> tuple[int, ...]:
     return tuple(x for x in route if x not in drop)
 
 
-def insert_dropped(p: RoutingProblem, sol: Solution, *, swap_checks: int = 150_000) -> Solution:
-    """Insert left-out tasks (see the module docstring); ``swap_checks`` bounds the swap step.
+def insert_dropped(p: RoutingProblem, sol: Solution, *, swap_checks: int = 150_000,
+                   deadline: Deadline | None = None) -> Solution:
+    """Insert left-out tasks (see the module docstring).
 
-    The bound counts schedule checks, not seconds, so the result is the same on any machine.
+    Parameters
+    ----------
+    p, sol
+        The problem and the solver's plan.
+    swap_checks
+        Bound on the swap step, in schedule checks (not seconds: the result is the same on any
+        machine when the deadline does not bind).
+    deadline
+        Stop here, keeping what was inserted so far (default: none).
     """
+    deadline = deadline or Deadline.never()
     if not sol.dropped:
         return sol
     routes = [tuple(r) for r in sol.routes]
     counts = [sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x) for r in routes]
     pen = p.task_penalty if p.task_penalty is not None else np.zeros(len(p.tasks))
-    unlimited = [1 << 62]
+    unlimited = _Budget(1 << 62, deadline)
     left = []
     for t in sorted(sol.dropped, key=lambda t: -int(pen[t])):
+        if unlimited.out:
+            left.append(t)
+            continue
         nodes = p.tasks[t]
         best = None
         for k in p.allowed(t):
@@ -100,9 +136,12 @@ def insert_dropped(p: RoutingProblem, sol: Solution, *, swap_checks: int = 150_0
         log.info("repair: task %d inserted on vehicle %d", t, k)
     # swap step: a task still out takes the place of a planned task of no higher priority,
     # which moves to another runner; the first such move found is taken
-    budget = [swap_checks]
+    budget = _Budget(swap_checks, deadline)
     still = []
     for t in left:
+        if budget.out:
+            still.append(t)
+            continue
         moved = _swap_in(p, t, routes, counts, pen, budget)
         if moved is None:
             still.append(t)
@@ -111,23 +150,24 @@ def insert_dropped(p: RoutingProblem, sol: Solution, *, swap_checks: int = 150_0
             routes[k] = r
         log.info("repair: task %d swapped in", t)
     left = still
+    if deadline.expired():
+        log.warning("repair stopped at the time limit; %d task(s) not tried", len(left))
     if len(left) == len(sol.dropped):
         return sol
     cost = sum(_route_cost(p, k, r) for k, r in enumerate(routes))
-    times = tuple(tuple(schedule_route(p, k, r)[0]) for k, r in enumerate(routes))
-    return replace(sol, routes=tuple(routes), times=times, dropped=tuple(sorted(left)), cost=cost,
+    return replace(sol, routes=tuple(routes), dropped=tuple(sorted(left)), cost=cost,
                    status=sol.status + "+repair")
 
 
 def _swap_in(p: RoutingProblem, t: int, routes: list[tuple[int, ...]], counts: list[int],
-             pen: np.ndarray, budget: list[int]) -> dict[int, tuple[int, ...]] | None:
+             pen: np.ndarray, budget: _Budget) -> dict[int, tuple[int, ...]] | None:
     """Routes changed so that task ``t`` is served and every served task stays served."""
     nodes = p.tasks[t]
     for k in p.allowed(t):
         for s in sorted({int(p.node_task[x]) for x in routes[k]}):
             if int(pen[s]) > int(pen[t]):
                 continue  # never move a more urgent errand out of the way for a less urgent one
-            if budget[0] <= 0:
+            if budget.out:
                 return None
             trimmed = _without(routes[k], p.tasks[s])
             got = _best_insertion(p, k, trimmed, nodes, budget)

@@ -15,6 +15,7 @@ another process and keeps the better result.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing as mp
 import time
 from dataclasses import dataclass, replace
@@ -22,15 +23,30 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from gis.errors import BianminError
+
 from .halls import constrain_hall_stops
 from .problem import RoutingProblem
 
-__all__ = ["SolveParams", "Solution", "solve"]
+__all__ = ["DEFAULT_TIME_LIMIT_S", "RoutingSolverError", "SolveParams", "Solution", "solve"]
 
 log = logging.getLogger(__name__)
 
 _FIRST = routing_enums_pb2.FirstSolutionStrategy
 _META = routing_enums_pb2.LocalSearchMetaheuristic
+
+#: The one default time limit for routing (seconds), used by every caller that has no other.
+DEFAULT_TIME_LIMIT_S = 20.0
+#: Cumul variables are not pinned to zero at the start: shifts start when they start.
+_FREE_START_CUMUL = False
+#: Load and task counts start at zero at the depot.
+_ZERO_START_CUMUL = True
+#: Breaks are compulsory, not optional intervals.
+_BREAK_OPTIONAL = False
+
+
+class RoutingSolverError(BianminError, RuntimeError):
+    """OR-Tools returned no plan where one was expected."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +83,7 @@ class SolveParams:
         Let OR-Tools log its search.
     """
 
-    time_limit_s: float = 10.0
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
@@ -79,8 +95,8 @@ class SolveParams:
     log_search: bool = False
 
     def __post_init__(self) -> None:
-        if not self.time_limit_s > 0:
-            raise ValueError("Expected time_limit_s > 0.")
+        if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
+            raise ValueError(f"Expected a finite time_limit_s > 0, got {self.time_limit_s}.")
         if not isinstance(getattr(_FIRST, self.first_solution, None), int):
             raise ValueError(f"Unknown first_solution {self.first_solution!r}.")
         if not isinstance(getattr(_META, self.metaheuristic, None), int):
@@ -96,9 +112,8 @@ class Solution:
     Attributes
     ----------
     routes
-        Per vehicle, the visited task nodes in order.
-    times
-        Per vehicle, the solver's service start time at each visited node.
+        Per vehicle, the visited task nodes in order (times are recomputed by the independent
+        check, :func:`routing.validate.validate_solution`, never taken from the solver).
     dropped
         Indices of tasks left out.
     cost
@@ -108,7 +123,6 @@ class Solution:
     """
 
     routes: tuple[tuple[int, ...], ...]
-    times: tuple[tuple[int, ...], ...]
     dropped: tuple[int, ...]
     cost: int
     status: str = ""
@@ -175,7 +189,8 @@ def _build(problem: RoutingProblem, *, mandatory: bool = False, penalty: int | N
 
     horizon = int(max(p.windows[:, 1].max(), p.vehicle_shift[:, 1].max()))
     routing.AddDimensionWithVehicleTransits(
-        [time_cb[p.vehicle_mode[k]] for k in range(v)], horizon, horizon, False, "Time"
+        evaluator_indices=[time_cb[p.vehicle_mode[k]] for k in range(v)], slack_max=horizon,
+        capacity=horizon, fix_start_cumul_to_zero=_FREE_START_CUMUL, name="Time"
     )
     tdim = routing.GetDimensionOrDie("Time")
     for node in range(n):
@@ -200,22 +215,25 @@ def _build(problem: RoutingProblem, *, mandatory: bool = False, penalty: int | N
             if b is None:
                 continue
             iv = solver.FixedDurationIntervalVar(
-                int(b.earliest), int(b.latest), int(b.duration), False, f"break_{k}"
+                int(b.earliest), int(b.latest), int(b.duration), _BREAK_OPTIONAL, f"break_{k}"
             )
             tdim.SetBreakIntervalsOfVehicle([iv], k, visit)
 
     if p.demand is not None:
         cap = p.vehicle_capacity if p.vehicle_capacity is not None else np.full(v, 10**9)
         cb = routing.RegisterUnaryTransitVector([int(x) for x in p.demand])
-        routing.AddDimensionWithVehicleCapacity(cb, 0, [int(x) for x in cap], True, "Load")
+        routing.AddDimensionWithVehicleCapacity(
+            evaluator_index=cb, slack_max=0, vehicle_capacities=[int(x) for x in cap],
+            fix_start_cumul_to_zero=_ZERO_START_CUMUL, name="Load")
     if p.vehicle_max_tasks is not None:
         first = np.zeros(n, dtype=np.int64)
         for nodes in p.tasks:
             first[nodes[0]] = 1
         cb = routing.RegisterUnaryTransitVector(first.tolist())
         routing.AddDimensionWithVehicleCapacity(
-            cb, 0, [int(x) for x in p.vehicle_max_tasks], True, "Tasks"
-        )
+            evaluator_index=cb, slack_max=0,
+            vehicle_capacities=[int(x) for x in p.vehicle_max_tasks],
+            fix_start_cumul_to_zero=_ZERO_START_CUMUL, name="Tasks")
 
     for t, nodes in enumerate(p.tasks):
         idx = [manager.NodeToIndex(int(x)) for x in nodes]
@@ -257,19 +275,18 @@ def _search_params(params: SolveParams, seconds: float) -> pywrapcp.DefaultRouti
 
 
 def _extract(problem: RoutingProblem, m: _Model, assignment, status: str) -> Solution:
-    routes, times = [], []
+    routes = []
     visited = np.zeros(problem.n_nodes, dtype=bool)
     cost = 0
     for k in range(problem.n_vehicles):
         cm = problem.cost_matrix(problem.vehicle_mode[k])
         idx = m.routing.Start(k)
         prev = m.manager.IndexToNode(idx)
-        r, t = [], []
+        r = []
         idx = assignment.Value(m.routing.NextVar(idx))
         while not m.routing.IsEnd(idx):
             node = m.manager.IndexToNode(idx)
             r.append(node)
-            t.append(int(assignment.Min(m.time.CumulVar(idx))))
             visited[node] = True
             cost += int(cm[prev, node])
             prev = node
@@ -277,9 +294,8 @@ def _extract(problem: RoutingProblem, m: _Model, assignment, status: str) -> Sol
         if r:
             cost += int(cm[prev, m.manager.IndexToNode(idx)])
         routes.append(tuple(r))
-        times.append(tuple(t))
     dropped = tuple(t for t, nodes in enumerate(problem.tasks) if not visited[nodes[0]])
-    return Solution(tuple(routes), tuple(times), dropped, cost, status)
+    return Solution(tuple(routes), dropped, cost, status)
 
 
 class _CompleteTracker:
@@ -324,7 +340,7 @@ class _CompleteTracker:
                 cm = self.p.cost_matrix(self.p.vehicle_mode[k])
                 path = [int(self.p.vehicle_start[k]), *r, int(self.p.vehicle_end[k])]
                 cost += sum(int(cm[a, b]) for a, b in zip(path, path[1:], strict=False))
-        return Solution(routes, tuple(() for _ in routes), (), cost, status + "+tracked")
+        return Solution(routes, (), cost, status + "+tracked")
 
 
 def _run(problem: RoutingProblem, params: SolveParams, seconds: float, *,
@@ -336,7 +352,8 @@ def _run(problem: RoutingProblem, params: SolveParams, seconds: float, *,
     tracker = _CompleteTracker(problem, m) if track_complete else None
     if start is not None:
         init = m.routing.ReadAssignmentFromRoutes(
-            [[m.manager.NodeToIndex(x) for x in r] for r in start], True
+            routes=[[m.manager.NodeToIndex(x) for x in r] for r in start],
+            ignore_inactive_indices=True,
         )
         if init is None:
             log.warning("start routes rejected by the model; solving from scratch")
@@ -357,7 +374,9 @@ def _run(problem: RoutingProblem, params: SolveParams, seconds: float, *,
 def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
     sol = _run(problem, params, params.time_limit_s, status="gls")
     if sol is None:
-        raise RuntimeError("OR-Tools returned no solution (every task is optional: model bug?)")
+        raise RoutingSolverError(
+            f"the routing solver found no plan within {params.time_limit_s:g} s; "
+            "allow more time or plan fewer errands")
     return sol
 
 
@@ -367,10 +386,9 @@ STAGE1_SHARE, ELIMINATE_UNTIL, SLICE_SHARE, ELIMINATE_TRIES = 0.15, 0.6, 0.12, 3
 
 def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:
     routes: list[tuple[int, ...]] = [()] * n_vehicles
-    times: list[tuple[int, ...]] = [()] * n_vehicles
     for j, k in enumerate(keep):
-        routes[k], times[k] = sol.routes[j], sol.times[j]
-    return replace(sol, routes=tuple(routes), times=tuple(times))
+        routes[k] = sol.routes[j]
+    return replace(sol, routes=tuple(routes))
 
 
 def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
@@ -386,7 +404,9 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     best = _run(problem, params, STAGE1_SHARE * budget, penalty=10 * big,
                 fixed_cost=big if params.fleet_cost_first else 0, status="fleet")
     if best is None:
-        raise RuntimeError("OR-Tools returned no solution")
+        raise RoutingSolverError(
+            f"the routing solver found no first plan within {STAGE1_SHARE * budget:.1f} s; "
+            "allow more time or plan fewer errands")
     log.info("stage 1: %s", best.summary())
     # stage 2: route elimination: empty a short route, re-insert its tasks elsewhere; when that
     # fails, try the next shortest (at most ELIMINATE_TRIES per fleet size)

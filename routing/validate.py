@@ -139,19 +139,6 @@ def schedule_route(p: RoutingProblem, k: int, route: tuple[int, ...]
     return first  # type: ignore[return-value]
 
 
-def _reported_times_in_hours(p: RoutingProblem, k: int, route: tuple[int, ...],
-                             sol: Solution) -> list[str]:
-    """The solver's own service starts at halls must lie in the hall's hours too."""
-    if not p.node_open or k >= len(sol.times) or len(sol.times[k]) != len(route):
-        return []
-    out = []
-    for node, t in zip(route, sol.times[k], strict=True):
-        ivs = p.node_open.get(node)
-        if ivs is not None and not any(lo <= t <= hi for lo, hi in ivs):
-            out.append(f"vehicle {k}: {HALL_CLOSED} {node}: service reported to start at {t}, "
-                       f"outside the hall's hours (service may start in {list(ivs)})")
-    return out
-
 
 def validate_solution(p: RoutingProblem, sol: Solution) -> PlanCheck:
     """Check a solution against the problem, recomputing everything from the matrices.

@@ -106,22 +106,15 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
          "network per mode, OR-Tools routing with pickup-and-delivery, time windows, shifts, "
          "breaks and skills, an independent check, then the sheets."),
         ("code", SETUP),
-        ("code", "import datetime as dt\nfrom functools import partial\n"
+        ("code", "import datetime as dt\n"
          "from gis import load_region\n"
-         "from routing import (SolveParams, demo_errands, demo_runners, errands_from_frame,\n"
-         "                     network_matrices, plan_day, runners_from_frame, write_routes)\n\n"
-         "region = load_region(REGION)\n"
-         "outlets = region.outlets[['id', 'name', 'kind', 'lon', 'lat']]\n"
-         "bases = outlets[outlets['kind'].isin(['service_hall', 'community_station',"
-         " 'post_office'])]"),
-        ("code", "errands_table = demo_errands(outlets, region.demand, n=30, seed=1)\n"
-         "runners_table = demo_runners(bases, n=5, seed=1)\nerrands_table.head()"),
-        ("code", "errands = errands_from_frame(errands_table, hall_ids=outlets['id'])\n"
-         "runners = runners_from_frame(runners_table, base_ids=outlets['id'])\n"
-         "plan = plan_day(errands, runners, outlets,"
-         " matrices=partial(network_matrices, region.network),\n"
-         "                date=dt.date(2026, 12, 1), region=region.name,"
-         " params=SolveParams(time_limit_s=5))\nprint(plan.summary())"),
+         "from routing import plan_region_routes, write_routes\n\n"
+         "region = load_region(REGION)"),
+        ("markdown", "One call: the region's errands and runners (here illustrative ones, drawn "
+         "from the population), checked against its outlets, planned on its road network "
+         "within the time limit."),
+        ("code", "plan = plan_region_routes(region, day=dt.date(2026, 12, 1), time_limit=5,\n"
+         "                          seed=1, n_errands=30, n_runners=5)\nprint(plan.summary())"),
         ("markdown", "The independent check recomputed every route from the matrix:"),
         ("code", "plan.check.summary()"),
         ("code", "files = write_routes(plan, OUT / 'nb_routes')\n"

@@ -185,13 +185,13 @@ def test_repair_inserts_a_task_the_search_left_out() -> None:
 
     p = tiny([[0, 0], [10, 0], [20, 0], [30, 0]], [(1, 2), (3,)], np.tile([0, 1000], (4, 1)),
              penalty=[100, 100])
-    partial = Solution(((1, 2),), ((),), (1,), 40)
+    partial = Solution(((1, 2),), (1,), 40)
     fixed = insert_dropped(p, partial)
     assert fixed.dropped == () and 3 in fixed.routes[0] and fixed.cost == 60
     assert validate_solution(p, fixed).ok
     late = tiny([[0, 0], [10, 0], [20, 0], [30, 0]], [(1, 2), (3,)],
                 [[0, 1000], [0, 1000], [0, 1000], [0, 5]], penalty=[100, 100])
-    assert insert_dropped(late, Solution(((1, 2),), ((),), (1,), 40)).dropped == (1,)
+    assert insert_dropped(late, Solution(((1, 2),), (1,), 40)).dropped == (1,)
 
 
 def test_repair_swaps_a_task_onto_another_runner() -> None:
@@ -203,7 +203,7 @@ def test_repair_swaps_a_task_onto_another_runner() -> None:
     w = np.tile([0, 1000], (3, 1))
     kw = dict(vehicles=2, allowed=[(0, 1), (0,)], max_tasks=[1, 1])
     p = tiny(xy, [(1,), (2,)], w, penalty=[100, 100], **kw)
-    partial = Solution(((1,), ()), ((), ()), (1,), 20)
+    partial = Solution(((1,), ()), (1,), 20)
     fixed = insert_dropped(p, partial)
     assert fixed.dropped == () and fixed.routes == ((2,), (1,))
     assert validate_solution(p, fixed).ok

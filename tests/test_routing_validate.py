@@ -19,7 +19,7 @@ def _sol(p, routes, dropped=()) -> Solution:
             cm = p.cost_matrix(p.vehicle_mode[k])
             path = [int(p.vehicle_start[k]), *r, int(p.vehicle_end[k])]
             cost += sum(int(cm[a, b]) for a, b in zip(path, path[1:], strict=False))
-    return Solution(tuple(tuple(r) for r in routes), tuple(() for _ in routes), tuple(dropped),
+    return Solution(tuple(tuple(r) for r in routes), tuple(dropped),
                     cost)
 
 
@@ -82,7 +82,7 @@ def test_catches_wrong_reported_cost() -> None:
     """A cost that does not match the routes is reported."""
     p = tiny(XY, [(1, 2)], np.tile([0, 100], (4, 1)))
     s = _sol(p, [(1, 2)])
-    bad = Solution(s.routes, s.times, s.dropped, s.cost - 1)
+    bad = Solution(s.routes, s.dropped, s.cost - 1)
     assert any("recomputed" in m for m in validate_solution(p, bad).problems)
 
 

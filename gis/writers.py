@@ -1,0 +1,47 @@
+"""Writers for coverage results: the tables and the GeoPackage a planner opens."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .coverage import CoverageResult
+from .io import write_csv, write_gpkg
+from .region import Region
+
+__all__ = ["POINT_COLUMNS", "write_coverage"]
+
+#: Columns of ``points.csv`` (and the GeoPackage's points layer, plus geometry).
+POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "threshold_minutes",
+                 "covered", "reachable", "outlet_id"]
+
+
+def write_coverage(result: CoverageResult, region: Region, folder: str | os.PathLike
+                   ) -> dict[str, Path]:
+    """Write ``points.csv``, ``areas.csv`` and ``coverage.gpkg`` into ``folder`` (created).
+
+    Parameters
+    ----------
+    result
+        Coverage of the region.
+    region
+        The region (areas' geometry, outlets).
+    folder
+        Destination folder; usually a staging folder (see :mod:`gis.outdir`).
+
+    Returns
+    -------
+    dict
+        ``points``, ``areas``, ``gpkg`` -> path written.
+    """
+    d = Path(folder)
+    pts = result.points
+    files = {
+        "points": write_csv(pts[POINT_COLUMNS], d / "points.csv"),
+        "areas": write_csv(result.areas, d / "areas.csv"),
+    }
+    areas = region.areas[["id", "name", "urban", "geometry"]].merge(
+        result.areas.drop(columns=["name", "urban"]), left_on="id", right_on="area_id")
+    files["gpkg"] = write_gpkg({"points": pts[POINT_COLUMNS + ["geometry"]],
+                                "areas": areas, "outlets": region.outlets}, d / "coverage.gpkg")
+    return files

@@ -1,0 +1,114 @@
+"""Region -> matrices -> day: the one bridge from a :class:`gis.region.Region` to a day plan.
+
+Used alike by the command line, the notebooks and (later) the web app: the errands and runners
+(a user's files, the region's own, or illustrative demo ones) are validated against the
+region's outlets, modes and extent, and planned on the region's road network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from gis.errors import InputError, InputProblem
+from gis.region import Region
+from gis.workdays import next_working_day
+
+from .day import plan_day
+from .deadline import Deadline
+from .demo import demo_errands, demo_runners
+from .matrix import network_matrices
+from .plan import DayPlan
+from .solver import DEFAULT_TIME_LIMIT_S, SolveParams
+from .tables import errands_from_frame, read_table, runners_from_frame
+
+__all__ = ["BASE_KINDS", "BBOX_PAD_DEG", "plan_region_routes", "region_outlets"]
+
+log = logging.getLogger(__name__)
+
+#: Outlet kinds a runner may be based at (if the region has any of them).
+BASE_KINDS = ("service_hall", "community_station", "post_office")
+#: Margin around the region's extent inside which errands are accepted (degrees).
+BBOX_PAD_DEG = 0.02
+
+
+def region_outlets(reg: Region) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The region's outlets as ``id, name, kind, lon, lat`` (string ids) and the bases among them."""
+    outlets = reg.outlets[["id", "name", "kind", "lon", "lat", "hours"]].copy()
+    outlets["id"] = outlets["id"].astype(str)
+    bases = outlets[outlets["kind"].isin(BASE_KINDS)]
+    return outlets, (bases if len(bases) else outlets)
+
+
+def plan_region_routes(reg: Region, *, errands: str | os.PathLike | None = None,
+                       runners: str | os.PathLike | None = None, day: dt.date | None = None,
+                       time_limit: float = DEFAULT_TIME_LIMIT_S,
+                       deadline: Deadline | None = None, seed: int = 0, n_errands: int = 60,
+                       n_runners: int = 8) -> DayPlan:
+    """Errands and runners -> a validated day plan on the region's road network.
+
+    Parameters
+    ----------
+    reg
+        The region.
+    errands, runners
+        Tables (CSV/XLSX); default the region's own, else illustrative demo ones.
+    day
+        The day (default the next working day).
+    time_limit
+        Seconds for the whole run (reading, matrices, solve, repair, check), when no
+        ``deadline`` is given.
+    deadline
+        The run's deadline, if the caller started the clock earlier.
+    seed, n_errands, n_runners
+        The illustrative errands and runners, when there are no files.
+
+    Returns
+    -------
+    DayPlan
+
+    Raises
+    ------
+    InputError
+        Every problem in the errands and the runners at once, or a day too large to plan.
+    """
+    deadline = deadline or Deadline.after(time_limit)
+    day = day or next_working_day(dt.date.today())
+    outlets, bases = region_outlets(reg)
+    x0, y0, x1, y1 = reg.bbox()
+    bbox = (x0 - BBOX_PAD_DEG, y0 - BBOX_PAD_DEG, x1 + BBOX_PAD_DEG, y1 + BBOX_PAD_DEG)
+    e_path = errands or reg.errands_path
+    r_path = runners or reg.runners_path
+    modes = tuple(reg.network.modes)
+    if e_path is not None:
+        e_df, e_name = read_table(Path(e_path)), str(e_path)
+    else:
+        e_df = demo_errands(outlets, reg.demand, n=n_errands, seed=seed)
+        e_name = "demo errands"
+    if r_path is not None:
+        r_df, r_name = read_table(Path(r_path)), str(r_path)
+    else:
+        r_df = demo_runners(bases, n=n_runners, seed=seed, modes=modes)
+        r_name = "demo runners"
+    problems: list[InputProblem] = []
+    errs, runs = [], []
+    try:
+        errs = errands_from_frame(e_df, file=e_name, hall_ids=outlets["id"], bbox=bbox)
+    except InputError as exc:
+        problems += exc.problems
+    try:
+        runs = runners_from_frame(r_df, file=r_name, base_ids=outlets["id"], modes=modes)
+    except InputError as exc:
+        problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    log.info("solving %d errands for %d runners", len(errs), len(runs))
+    return plan_day(errs, runs, outlets, matrices=partial(network_matrices, reg.network),
+                    date=day, region=reg.name,
+                    params=SolveParams(time_limit_s=min(deadline.limit_s, 1e9)),
+                    deadline=deadline)
