@@ -175,7 +175,6 @@ def validate_solution(p: RoutingProblem, sol: Solution) -> PlanCheck:
                 out.problems.append(f"vehicle {k}: not allowed to serve task {t} (skill)")
         starts, end, bstart, issues = schedule_route(p, k, route)
         out.problems.extend(issues)
-        out.problems.extend(_reported_times_in_hours(p, k, route, sol))
         out.starts.append(starts)
         out.ends.append(end)
         out.breaks.append(bstart)
