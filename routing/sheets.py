@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import unicodedata
 from pathlib import Path
 from typing import NamedTuple
@@ -22,8 +23,8 @@ from .plan import DayPlan, RunnerRoute
 from .svgmap import route_svg
 from .tables import fmt_hhmm
 
-__all__ = ["render_sheet_html", "write_sheets", "sheet_names", "SheetName", "MODE_LABEL",
-           "ROLE_LABEL"]
+__all__ = ["render_sheet_html", "write_sheets", "sheet_names", "SheetName", "mask_numbers",
+           "MODE_LABEL", "ROLE_LABEL"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,28 @@ MODE_LABEL = {"walk": "步行 walk", "ebike": "电动车 e-bike", "drive": "汽�
 ROLE_LABEL = {"pickup": "取件 Pickup", "delivery": "送达 Delivery", "visit": "上门 Home visit"}
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=True)
+
+
+#: A phone, ID-card or account number in free text: 7 or more digits (an ID may end in X).
+_LONG_NUMBER = re.compile(r"(?<![0-9])[0-9]{7,}[Xx]?(?![0-9A-Za-z])")
+
+
+def mask_numbers(text: object) -> str:
+    """Mask long digit runs in free text (``13812345678`` → ``138****5678``), like the phones.
+
+    A note or an address that repeats a phone or an ID number would defeat the masked phone
+    column; runs shorter than 7 digits (house numbers, times) are left alone.
+    """
+    def one(m: re.Match) -> str:
+        s = m.group()
+        if len(s) >= 11:
+            return s[:3] + "*" * (len(s) - 7) + s[-4:]
+        return "*" * (len(s) - 2) + s[-2:]
+
+    return _LONG_NUMBER.sub(one, str(text))
+
+
+_ENV.filters["mask"] = mask_numbers
 
 
 def render_sheet_html(plan: DayPlan, route: RunnerRoute) -> str:
