@@ -1,4 +1,8 @@
-"""`OUT/index.html`: one page linking every output of a run, in Chinese and English."""
+"""`OUT/index.html`: one page linking every output of a run, in Chinese and English.
+
+Everything from the run (title, summary lines, file names) is HTML-escaped; links are
+percent-encoded.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as dt
 import html
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from gis.io import atomic_path
 
@@ -45,7 +50,7 @@ def write_index(out_dir: Path, *, title: str, summary_lines: list[str]) -> Path:
         for pattern, zh, en in items:
             for f in sorted(out_dir.glob(pattern)):
                 rel = f.relative_to(out_dir).as_posix()
-                rows.append(f'<li><a href="{html.escape(rel)}">{html.escape(rel)}</a> — '
+                rows.append(f'<li><a href="{html.escape(quote(rel))}">{html.escape(rel)}</a> — '
                             f'{html.escape(zh)} · <span lang="en">{html.escape(en)}</span></li>')
         if rows:
             parts.append(f"<h2>{html.escape(heading)}</h2><ul>{''.join(rows)}</ul>")

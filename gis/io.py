@@ -21,6 +21,7 @@ import pandas as pd
 from .coords import to_wgs84
 from .errors import InputError, InputProblem
 from .hours import parse_hours
+from .safetext import csv_frame, uncsv_frame
 
 __all__ = [
     "Column",
@@ -57,9 +58,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a CSV (UTF-8 with BOM, so Excel in China opens it right) atomically."""
+    """Write a CSV (UTF-8 with BOM, so Excel in China opens it right) atomically.
+
+    Text a spreadsheet would run as a formula gets a leading ``'`` (:mod:`gis.safetext`); the
+    readers here take it off again.
+    """
     with atomic_path(path) as tmp:
-        pd.DataFrame(df).to_csv(tmp, index=False, encoding="utf-8-sig")
+        csv_frame(df).to_csv(tmp, index=False, encoding="utf-8-sig")
     return Path(path)
 
 
@@ -75,7 +80,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     for enc in _ENCODINGS:
         try:
-            return pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+            return uncsv_frame(pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False))
         except UnicodeDecodeError as exc:
             last = exc
         except pd.errors.EmptyDataError as exc:

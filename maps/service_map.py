@@ -13,9 +13,11 @@ areas, aggregate population points outside their circle and the circles. Errands
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -128,16 +130,31 @@ def safe_json(obj: object) -> str:
     return script_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
+#: An escape sequence already in the JSON (kept as it is) or a character to escape.
+_SCRIPT_UNSAFE = re.compile("\\\\.|[<>&/\u2028\u2029]", re.DOTALL)
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "/": "\\/",
+                   "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def script_safe(out: str) -> str:
     """JSON text made safe inside ``<script>`` and for Jinja.
 
+    ``< > & /`` and the line separators U+2028/U+2029 become JSON escapes, so no name can end
+    the script (``</script>``), open a comment or break a line in older JavaScript engines.
     branca re-parses every rendered script as a Jinja template, so ``{{``, ``{%`` and ``{#``
-    (possible in encoded polylines or in a name) are written as JSON ``\\u`` escapes.
+    (possible in encoded polylines or in a name) are written as JSON ``\\u`` escapes too.
+    Only valid on JSON text (outside its strings these characters never occur).
     """
-    for a, b in (("</", "<\\/"), ("<!--", "<\\u0021--"), ("{{", "{\\u007b"),
-                 ("{%", "{\\u0025"), ("{#", "{\\u0023")):
+    out = _SCRIPT_UNSAFE.sub(lambda m: _SCRIPT_ESCAPES.get(m.group(), m.group()), out)
+    for a, b in (("{{", "{\\u007b"), ("{%", "{\\u0025"), ("{#", "{\\u0023")):
         out = out.replace(a, b)
     return out
+
+
+def html_text(text: str) -> str:
+    """Text for a place Leaflet or the page inserts as HTML (layer names, the title)."""
+    return html.escape(str(text), quote=True)
+
 
 class _GeoLayer(folium.map.Layer):
     """A GeoJSON layer whose style, points and popups are the functions in assets/bianmin.js."""
@@ -151,7 +168,7 @@ class _GeoLayer(folium.map.Layer):
 
     def __init__(self, geojson: str, *, name: str, js: dict[str, str], show: bool = True,
                  control: bool = True, interactive: bool = True) -> None:
-        super().__init__(name=name, overlay=True, control=control, show=show)
+        super().__init__(name=html_text(name), overlay=True, control=control, show=show)
         self._name = "GeoLayer"
         opts = [f"{k}: {v}" for k, v in js.items()]
         if not interactive:
@@ -217,7 +234,7 @@ class _Uncovered(folium.map.Layer):
     """)
 
     def __init__(self, points: gpd.GeoDataFrame, *, name: str) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=True)
+        super().__init__(name=html_text(name), overlay=True, control=True, show=True)
         self._name = "Uncovered"
         xy = shapely.get_coordinates(points.geometry.values)
         labels, label_idx = np.unique(points["circle_label"].astype(str), return_inverse=True)
@@ -340,7 +357,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     m.default_css = list(LEAFLET_CSS)
     m.fit_bounds([[float(s), float(w)], [float(n), float(e)]])
     root = m.get_root()
-    root.title = f"{region.name} {text('title', lang)}"
+    root.title = html_text(f"{region.name} {text('title', lang)}")
     root.header.add_child(Element(
         '<meta name="viewport" content="width=device-width, initial-scale=1.0, '
         'maximum-scale=1.0, user-scalable=no" />'), name="viewport")
@@ -351,7 +368,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
                           name="bm_config")
 
     for t in tiles.layers:
-        folium.TileLayer(tiles=t.url, attr=t.attribution, name=t.name, overlay=t.overlay,
+        folium.TileLayer(tiles=t.url, attr=t.attribution, name=html_text(t.name), overlay=t.overlay,
                          control=not t.overlay, subdomains=t.subdomains, max_zoom=18,
                          min_zoom=3).add_to(m)
 

@@ -1,5 +1,11 @@
 """``routes.xlsx`` for the dispatcher: a summary sheet and a sheet per runner with a status
-dropdown (openpyxl DataValidation)."""
+dropdown (openpyxl DataValidation).
+
+Every text cell is written as a string cell (:func:`gis.safetext.set_text_cell`), never as a
+formula, whatever the errand or runner text starts with; numbers stay numbers. Sheet names come
+from :func:`routing.sheets.sheet_names`, like the sheet files, and the summary names each
+runner's file.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from gis.io import atomic_path
+from gis.safetext import set_text_cell
 
 from .plan import DayPlan
-from .sheets import MODE_LABEL, ROLE_LABEL
+from .sheets import MODE_LABEL, RESERVED_TITLES, ROLE_LABEL, sheet_names
 from .tables import fmt_hhmm
 
 __all__ = ["write_xlsx", "STATUS_CHOICES"]
@@ -24,28 +31,28 @@ _STOP_COLS = ("序号 No.", "事项 Errand", "到达 Arrival", "时间窗 Window
               "签字 Signature")
 
 
-def _sheet_title(name: str, used: set[str]) -> str:
-    bad = '[]:*?/\\'
-    t = "".join("_" if ch in bad else ch for ch in name)[:31] or "runner"
-    base, k = t, 1
-    while t in used:
-        k += 1
-        t = f"{base[:28]}~{k}"
-    used.add(t)
-    return t
+def _text_cells(wb: Workbook) -> None:
+    """Make every text value a string cell (openpyxl makes text starting with ``=`` a formula)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    set_text_cell(cell, cell.value)
 
 
 def write_xlsx(plan: DayPlan, path: str | Path) -> Path:
     """Write the workbook atomically and return its path."""
     wb = Workbook()
     ws = wb.active
-    ws.title = "汇总 Summary"
+    ws.title = RESERVED_TITLES[0]
+    names = sheet_names([r.runner_id for r in plan.routes])
     ws.append(["日期 Date", plan.date.isoformat(), "区域 Region", plan.region])
     if plan.illustrative:
         ws.append(["示例数据 Illustrative data"])
     ws.append([])
     head = ["跑手 Runner ID", "姓名 Name", "方式 Mode", "驻点 Base", "事项 Errands",
-            "站点 Stops", "路上分钟 Travel min", "返回 Back", "班次 Shift"]
+            "站点 Stops", "路上分钟 Travel min", "返回 Back", "班次 Shift", "工作表 Sheet",
+            "路线单 Sheet file"]
     ws.append(head)
     for c in ws[ws.max_row]:
         c.font, c.fill = Font(bold=True), _HEAD
@@ -53,19 +60,19 @@ def write_xlsx(plan: DayPlan, path: str | Path) -> Path:
         ws.append([r.runner_id, r.runner_name, MODE_LABEL.get(r.mode, r.mode), r.base_name,
                    r.n_errands, len(r.stops), round(r.travel_s / 60),
                    fmt_hhmm(r.return_s) if r.stops else "",
-                   f"{fmt_hhmm(r.shift[0])}-{fmt_hhmm(r.shift[1])}"])
+                   f"{fmt_hhmm(r.shift[0])}-{fmt_hhmm(r.shift[1])}", names[r.runner_id].title,
+                   f"sheets/{names[r.runner_id].stem}.html"])
     ws.append([])
     ws.append(["未安排 Left out", "原因 Reason"])
     for c in ws[ws.max_row]:
         c.font, c.fill = Font(bold=True), _HEAD
     for eid, why in plan.dropped.items():
         ws.append([eid, why])
-    for col, w in zip("ABCDEFGHI", (14, 14, 14, 22, 10, 10, 14, 10, 14), strict=True):
+    for col, w in zip("ABCDEFGHIJK", (14, 14, 14, 22, 10, 10, 14, 10, 14, 16, 24), strict=True):
         ws.column_dimensions[col].width = w
 
-    used = {ws.title}
     for r in plan.routes:
-        sh = wb.create_sheet(_sheet_title(r.runner_id, used))
+        sh = wb.create_sheet(names[r.runner_id].title)
         sh.append(["日期 Date", plan.date.isoformat(), "跑手 Runner", f"{r.runner_name} "
                    f"({r.runner_id})", "方式 Mode", MODE_LABEL.get(r.mode, r.mode)])
         sh.append(["驻点 Base", r.base_name, "事项 Errands", r.n_errands, "路上分钟 Travel min",
@@ -91,6 +98,7 @@ def write_xlsx(plan: DayPlan, path: str | Path) -> Path:
         dv.add(f"{status_col}{hdr + 1}:{status_col}{last}")
         for col, w in zip("ABCDEFGHIJK", (6, 10, 9, 13, 16, 30, 12, 14, 30, 16, 14), strict=True):
             sh.column_dimensions[col].width = w
+    _text_cells(wb)
     path = Path(path)
     with atomic_path(path) as tmp:
         wb.save(tmp)

@@ -23,6 +23,7 @@ from routing import (
     runners_from_frame,
     write_routes,
 )
+from routing.sheets import sheet_names
 from routing.svgmap import route_svg
 from routing.xlsx import STATUS_CHOICES
 
@@ -75,7 +76,8 @@ def test_html_sheet_has_map_masked_phone_and_sign_box(written) -> None:
     """The HTML sheet shows the inline SVG map, masked phones and a signature column."""
     folder, plan = written
     route = next(r for r in plan.routes if r.stops)
-    html = (folder / "sheets" / f"{route.runner_id}.html").read_text(encoding="utf-8")
+    stem = sheet_names([route.runner_id])[route.runner_id].stem
+    html = (folder / "sheets" / f"{stem}.html").read_text(encoding="utf-8")
     assert "<svg" in html and "签字" in html and "viewport" in html
     phone = route.stops[0].contact_phone
     assert mask_phone(phone) in html and phone not in html
@@ -124,3 +126,49 @@ def test_svg_map_draws_every_stop() -> None:
     """The map has the base and a numbered marker per stop."""
     svg = route_svg((104.0, 30.0), [(104.01, 30.0, "pickup"), (104.02, 30.01, "delivery")])
     assert svg.count("<rect") == 3 and svg.count("<circle") == 1 and ">2</text>" in svg
+
+
+HOSTILE_IDS = ["a/b", "a_b", "A_B", "CON", "con", "x" * 80, "y" * 40, "张三", "History",
+               "汇总 Summary", "R01", "../../etc", "", "a:b*c?[d]\\e"]
+
+
+def test_sheet_names_unique_safe_and_short() -> None:
+    """Ids a disk or Excel would confuse get distinct, safe file stems and sheet titles."""
+    names = sheet_names(HOSTILE_IDS)
+    stems = [n.stem for n in names.values()]
+    titles = [n.title for n in names.values()]
+    assert len({s.casefold() for s in stems}) == len(HOSTILE_IDS)  # also on Windows/macOS
+    assert len({t.casefold() for t in titles} | {"汇总 summary", "history"}) == \
+        len(HOSTILE_IDS) + 2
+    for s in stems:
+        assert 0 < len(s) <= 64 and s[0].isalnum()
+        assert all(ch.isalnum() or ch in "-_" for ch in s), s
+        assert s.upper() not in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT1"}
+    for t in titles:
+        assert 0 < len(t) <= 31 and not set(t) & set("[]:*?/\\"), t
+    assert names["R01"] == ("R01", "R01") and names["张三"].stem == "张三"  # safe ids kept
+    assert names["a/b"].stem.startswith("a_b-") and names["a_b"].stem != names["a/b"].stem
+    assert sheet_names(["a/b"])["a/b"] == sheet_names(["a/b", "q"])["a/b"]  # stable
+
+
+def test_clashing_runner_ids_write_distinct_sheets(tmp_path: Path) -> None:
+    """Runners `a/b`, `a_b`, `CON` and an 80-character id: one file and one sheet each."""
+    outlets, demand = synthetic_area(2)
+    errands = errands_from_frame(demo_errands(outlets, demand, n=6, seed=3),
+                                 hall_ids=outlets["id"])
+    ids = ["a/b", "a_b", "CON", "z" * 80]
+    frame = demo_runners(outlets, n=4, seed=3).assign(id=ids)
+    runners = runners_from_frame(frame, base_ids=outlets["id"])
+    plan = plan_day(errands, runners, outlets, matrices=haversine_matrices,
+                    date=dt.date(2026, 11, 26), params=SolveParams(time_limit_s=1.0))
+    write_routes(plan, tmp_path, pdf=False)
+    html = sorted(p.name for p in (tmp_path / "sheets").glob("*.html"))
+    names = sheet_names(ids)
+    assert html == sorted(f"{names[i].stem}.html" for i in ids)
+    for i in ids:  # each file is that runner's sheet
+        text = (tmp_path / "sheets" / f"{names[i].stem}.html").read_text(encoding="utf-8")
+        assert f"({i})" in text.replace("&#34;", '"')
+    wb = load_workbook(tmp_path / "routes.xlsx")
+    assert wb.sheetnames[1:] == [names[i].title for i in ids]
+    files = [c.value for c in wb.worksheets[0]["K"] if c.value and c.value.startswith("sheets/")]
+    assert sorted(files) == sorted(f"sheets/{names[i].stem}.html" for i in ids)

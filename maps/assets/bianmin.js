@@ -1,4 +1,6 @@
-/* bianmin service map: markers, popups and legend. Config comes from window.BM_CONFIG. */
+/* bianmin service map: markers, popups and legend. Config comes from window.BM_CONFIG.
+   Every text from the data goes through BM.esc before it meets innerHTML; the SVG icons and
+   colours are the project's own constants. */
 (function () {
   "use strict";
   var BM = {};
@@ -176,7 +178,7 @@
         "</span></div>" +
         '<div class="bm-row"><i class="bm-dash"></i><span>' + BM.esc(t("network_circle")) +
         "</span></div>" + "<div class=\"bm-sub\">" + BM.esc(t("areas")) + "</div>" + rates +
-        "<div class=\"bm-sub\">" + c.circles_note + "</div>" +
+        "<div class=\"bm-sub\">" + BM.esc(c.circles_note) + "</div>" +
         (c.proxy ? '<div class="bm-note">' + BM.esc(t("proxy")) + "</div>" : "") + "</details>";
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
