@@ -14,7 +14,8 @@ from gis.region import Region, load_region
 from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
 
 POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "threshold_minutes",
-                 "covered", "reachable", "outlet_id"]
+                 "covered", "reachable", "outlet_id", "snap_m", "unreachable_reason",
+                 "unreachable_detail"]
 
 
 def write_coverage(result: CoverageResult, region: Region, out_dir: Path) -> dict[str, Path]:
