@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, InputProblem
+from .islands import demand_times, outlet_sources, reasons
 from .network import RoadNetwork
 from .region import Region, RegionSettings
 
@@ -111,6 +112,9 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     mode_col = np.empty(n, dtype=object)
     threshold = np.empty(n, dtype=float)
     olon, olat = outlets["lon"].to_numpy(), outlets["lat"].to_numpy()
+    snap_m = np.full(n, np.nan)
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
     per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # one Dijkstra per mode in use
     for kind, circle in settings.circles.items():
         sel = np.flatnonzero(urban if kind == "urban" else ~urban)
@@ -118,17 +122,21 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         threshold[sel] = circle.minutes
         if len(sel) == 0 or len(outlets) == 0:
             continue
-        if circle.mode not in per_mode:
-            osnap = network.snap(olon, olat, mode=circle.mode)
-            per_mode[circle.mode] = network.times_to_nearest(osnap.node, mode=circle.mode,
-                                                             offsets_s=osnap.access_s)
-        node_s, which = per_mode[circle.mode]
-        dsnap = network.snap(demand["lon"].to_numpy()[sel], demand["lat"].to_numpy()[sel],
-                             mode=circle.mode)
-        t = dsnap.access_s + node_s[dsnap.node]
-        t[dsnap.distance_m > settings.max_snap_m] = np.inf
-        seconds[sel] = t
-        outlet_idx[sel] = np.where(np.isfinite(t), which[dsnap.node], -1)
+        if circle.mode not in per_mode:  # outlets are sources on the main network and islands
+            src, off, owner = outlet_sources(network, olon, olat, mode=circle.mode,
+                                             max_snap_m=settings.max_snap_m)
+            per_mode[circle.mode] = (*network.times_to_nearest(src, mode=circle.mode,
+                                                               offsets_s=off), owner)
+        node_s, which, owner = per_mode[circle.mode]
+        dlon, dlat = demand["lon"].to_numpy()[sel], demand["lat"].to_numpy()[sel]
+        t, o, snap_m[sel], near_m = demand_times(network, node_s, which, dlon, dlat,
+                                                 mode=circle.mode, owner=owner,
+                                                 max_snap_m=settings.max_snap_m)
+        seconds[sel], outlet_idx[sel] = t, o
+        reason[sel], detail[sel] = reasons(network, dlon, dlat, np.isfinite(t), near_m,
+                                           mode=circle.mode, max_snap_m=settings.max_snap_m,
+                                           outlet_lon=olon, outlet_lat=olat,
+                                           outlet_ids=outlets["id"].to_numpy(dtype=object))
     reachable = np.isfinite(seconds)
     # minutes are shown to 2 decimals; "covered" is judged on exactly what is shown
     minutes = np.round(np.where(reachable, seconds / 60.0, np.nan), 2)
@@ -144,6 +152,9 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         "covered": covered,
         "reachable": reachable,
         "outlet_id": np.where(outlet_idx >= 0, outlet_ids[np.maximum(outlet_idx, 0)], None),
+        "snap_m": np.round(snap_m, 1),
+        "unreachable_reason": np.where(reachable, "", reason),
+        "unreachable_detail": np.where(reachable, "", detail),
     }, geometry=demand.geometry.values, crs=demand.crs)
     table = _area_table(points, areas)
     pop = points["population"].to_numpy()

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .aliases import excel_rows, normalise_table
 from .coords import to_wgs84
 from .errors import InputError, InputProblem
 from .hours import parse_hours
@@ -268,7 +269,7 @@ def read_points(path: str | os.PathLike, columns: list[Column], *, crs: str = "w
     and names swapped lon/lat.
     """
     file = str(path)
-    df = read_table(path)
+    df = normalise_table(read_table(path))  # 名称/经度/邮政网点 … → name/lon/post_office
     if isinstance(df, gpd.GeoDataFrame) and "geometry" in df.columns:
         gdf = df
         if gdf.crs is None:
@@ -310,6 +311,6 @@ def read_points(path: str | os.PathLike, columns: list[Column], *, crs: str = "w
         problems += _check_lonlat(lon_w, lat_w, file, bbox, "lon", "lat")
         out["lon"], out["lat"] = lon_w, lat_w
     if problems:
-        raise InputError(problems)
+        raise InputError(excel_rows(problems, path))  # XLSX: rows as Excel numbers them
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]),
                             crs="EPSG:4326")

@@ -2,7 +2,8 @@
 
 Built once from OSM through osmnx (see :mod:`gis.osmread`), then frozen. Every mode (walk,
 e-bike, drive) is a ``scipy.sparse.csr_matrix`` of travel seconds over one shared node index,
-restricted to that mode's largest strongly connected part, with its transpose kept beside it.
+over every strongly connected part of that mode (the largest is the main network; the others
+are islands, see :meth:`RoadNetwork.parts`), with its transpose kept beside it.
 A built network is cached on disk as ``.npz`` arrays keyed by the input file's hash, so a second
 run skips the OSM parse (loading a saved CSR takes milliseconds; GraphML takes minutes).
 """
@@ -158,13 +159,25 @@ def _z_order(x: np.ndarray, y: np.ndarray, bits: int = 10) -> np.ndarray:
     return np.argsort(spread(qx) | (spread(qy) << 1), kind="stable")
 
 
-def _largest_scc(g: sp.csr_matrix) -> np.ndarray:
+def _components(g: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The largest strongly connected part (mask) and every part's label (-1: no part).
+
+    Every strongly connected part of two or more nodes is kept, numbered by size (0 is the
+    largest, the "main" network); a node that is its own part (a one-way dead end) gets -1.
+    """
+    n = g.shape[0]
     if g.nnz == 0:
-        return np.zeros(g.shape[0], dtype=bool)
+        return np.zeros(n, dtype=bool), np.full(n, -1, dtype=np.int64)
     _, labels = connected_components(g, directed=True, connection="strong")
     has_edge = np.diff(g.indptr) > 0
     counts = np.bincount(labels[has_edge], minlength=labels.max() + 1)
-    return labels == int(np.argmax(counts))
+    sizes = np.bincount(labels, minlength=labels.max() + 1)
+    counts[sizes < 2] = 0
+    rank = np.empty(len(counts), dtype=np.int64)
+    order = np.argsort(-counts, kind="stable")
+    rank[order] = np.arange(len(counts))
+    out = np.where(counts[labels] > 0, rank[labels], -1)
+    return out == 0, out
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +199,7 @@ class RoadNetwork:
     _graphs: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
     _graphs_T: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
     _masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _labels: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _trees: dict[str, tuple[cKDTree, np.ndarray]] = field(default_factory=dict, repr=False)
     _adjacency_T: dict[str, Adjacency] = field(default_factory=dict, repr=False)
 
@@ -193,15 +207,16 @@ class RoadNetwork:
         n = len(self.node_osmid)
         for mode, (u, v, sec, _length) in self._edges.items():
             g = _csr_min(u, v, sec, n)
-            keep = _largest_scc(g)
-            if not keep.all():
-                ok = keep[u] & keep[v]
+            keep, labels = _components(g)  # every part is kept: islands serve their own
+            ok = (labels[u] >= 0) & (labels[u] == labels[v])
+            if not ok.all():
                 self._edges[mode] = tuple(a[ok] for a in self._edges[mode])  # type: ignore[assignment]
                 u, v, sec, _length = self._edges[mode]
                 g = _csr_min(u, v, sec, n)
             self._graphs[mode] = g
             self._graphs_T[mode] = g.T.tocsr()
             self._masks[mode] = keep
+            self._labels[mode] = labels
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -408,9 +423,14 @@ class RoadNetwork:
         return self._graphs_T[mode]
 
     def nodes_in(self, mode: str) -> np.ndarray:
-        """Boolean mask of the nodes in the mode's network."""
+        """Boolean mask of the nodes in the mode's main network (its largest connected part)."""
         self._check_mode(mode)
         return self._masks[mode]
+
+    def parts(self, mode: str) -> np.ndarray:
+        """Each node's strongly connected part in the mode (0 = main, 1, 2 … islands; -1 none)."""
+        self._check_mode(mode)
+        return self._labels[mode]
 
     def edges(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(u, v, seconds, length_m)`` of the mode's edges (straight segments)."""
@@ -423,13 +443,17 @@ class RoadNetwork:
         x, y = tf.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         return np.asarray(x), np.asarray(y)
 
-    def snap(self, lon, lat, *, mode: str) -> Snap:
-        """Nearest node of the mode's network for each point, with the walking access leg."""
+    def snap(self, lon, lat, *, mode: str, islands: bool = False) -> Snap:
+        """Nearest node of the mode's main network for each point, with the walking access leg.
+
+        ``islands=True`` snaps to the nearest node of *any* part of the network.
+        """
         self._check_mode(mode)
-        if mode not in self._trees:
-            idx = np.flatnonzero(self._masks[mode])
-            self._trees[mode] = (cKDTree(np.column_stack([self.x[idx], self.y[idx]])), idx)
-        tree, idx = self._trees[mode]
+        key = f"{mode}+islands" if islands else mode
+        if key not in self._trees:
+            idx = np.flatnonzero(self._labels[mode] >= 0 if islands else self._masks[mode])
+            self._trees[key] = (cKDTree(np.column_stack([self.x[idx], self.y[idx]])), idx)
+        tree, idx = self._trees[key]
         px, py = self.project(np.atleast_1d(lon), np.atleast_1d(lat))
         q = np.column_stack([px, py])
         if len(q) >= 2048:  # query in Z-order: neighbouring queries share tree nodes in cache

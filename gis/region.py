@@ -46,6 +46,7 @@ OUTLET_COLUMNS = [
 ]
 DEMAND_COLUMNS = [
     Column("id"), Column("population", "float", minimum=0), Column("area_id"),
+    Column("urban", "bool", required=False),  # per point, overrides its area (城乡分类代码 too)
 ]
 
 

@@ -13,7 +13,8 @@ __all__ = ["POINT_COLUMNS", "write_coverage"]
 
 #: Columns of ``points.csv`` (and the GeoPackage's points layer, plus geometry).
 POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "threshold_minutes",
-                 "covered", "reachable", "outlet_id"]
+                 "covered", "reachable", "outlet_id", "snap_m", "unreachable_reason",
+                 "unreachable_detail"]
 
 
 def write_coverage(result: CoverageResult, region: Region, folder: str | os.PathLike

@@ -34,11 +34,12 @@ def test_parallel_edges_keep_the_shortest():
     assert net.graph("drive")[0, 1] == pytest.approx(5.0)
 
 
-def test_largest_strongly_connected_part_only():
-    """The island 4—5 is dropped from walk (it is not the largest strongly connected part)."""
+def test_largest_strongly_connected_part_is_main():
+    """The island 4—5 is kept as part 1 of walk; the main network (nodes_in) is part 0."""
     net = line_network()
     assert net.nodes_in("walk").tolist() == [True, True, True, True, False, False]
-    assert net.graph("walk")[4, 5] == 0
+    assert net.parts("walk").tolist() == [0, 0, 0, 0, 1, 1]
+    assert net.graph("walk")[4, 5] == 10.0
 
 
 def test_times_to_nearest_by_hand():
