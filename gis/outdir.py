@@ -13,7 +13,7 @@ entry in place or the new one, and the next run puts back an old entry that a ki
 aside. Because whole folders are swapped, nothing of an earlier run survives that the new run
 did not write (a second ``routes`` run leaves no sheet of the first one's runners).
 
-A run holds ``fcntl.flock`` on ``OUT/.lock`` from start to swap: a second run into the same
+A run holds ``fcntl.flock`` on the ``OUT`` folder itself from start to swap: a second run into the same
 folder waits a bounded time, then fails with :class:`OutputBusyError`.
 """
 
@@ -101,6 +101,9 @@ def output_lock(lock_file: str | os.PathLike, *, wait_s: float = LOCK_WAIT_S,
                 label: str | None = None) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``lock_file`` (created), waiting at most ``wait_s``.
 
+    ``lock_file`` may be a folder: the lock is then taken on the folder itself (Linux allows
+    ``flock`` on a directory), so nothing is left behind in it.
+
     Raises
     ------
     OutputBusyError
@@ -108,7 +111,10 @@ def output_lock(lock_file: str | os.PathLike, *, wait_s: float = LOCK_WAIT_S,
     """
     lock_file = Path(lock_file)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    if lock_file.is_dir():
+        fd = os.open(lock_file, os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + max(0.0, wait_s)
         while True:
@@ -193,7 +199,7 @@ def staged_output(out: str | os.PathLike, name: str, *, wait_s: float = LOCK_WAI
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out / LOCK_NAME, wait_s=wait_s, label=str(out)):
+    with output_lock(out, wait_s=wait_s, label=str(out)):
         _recover(out)
         stage = Path(tempfile.mkdtemp(prefix=f".{name}{_STAGE_MARK}", dir=out))
         os.chmod(stage, 0o755)

@@ -57,7 +57,7 @@ def test_second_routes_run_removes_stale_sheets(tmp_path):
 def test_run_waits_then_refuses_while_another_holds_the_lock(tmp_path, monkeypatch):
     """With OUT locked by another run, the CLI waits the given time, exits 1, writes nothing."""
     monkeypatch.setenv("BIANMIN_LOCK_WAIT", "0.5")
-    fd = os.open(tmp_path / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)  # the lock is on OUT itself
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         t0 = time.monotonic()

@@ -46,7 +46,9 @@ def demo_out(tmp_path_factory):
     reg = copy_region(root / "andorra", name=REGION_NAME)
     for f in ("outlets.csv", "candidates.csv"):
         edit_csv(reg / f, **{c: (lambda i, c=c, f=f: evil(f"{f[0]}{c}{i}", i))
-                             for c in ("name", "address", "phone", "hours", "services")})
+                             for c in ("name", "address", "phone", "services")})
+        # hours must parse: the payload rides in the free-text note the grammar keeps
+        edit_csv(reg / f, hours=lambda i, f=f: f"Mo-Fr 09:00-17:00 ({evil(f'{f[0]}hours{i}', i)})")
     edit_area_names(reg / "areas.geojson", lambda i: evil(f"区{i}", i))
     add_day_files(reg, errands_frame(lambda field, i: evil(f"{field}{i}", i)),
                   runners_frame(RUNNER_IDS, RUNNER_NAMES))
