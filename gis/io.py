@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import tempfile
 import tomllib
 import unicodedata
@@ -229,15 +230,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
                            skip_blank_lines=True)
     except pd.errors.ParserError as exc:
         msg = str(exc).strip()
-        if "Expected" in msg and "fields in line" in msg:  # "Expected 5 fields in line 3, saw 6"
-            words = msg.split()
-            try:
-                want, line, saw = int(words[1]), int(words[5].rstrip(",")), int(words[-1])
-                raise InputError(InputProblem(name, line - 1, None, f"the row has {saw} fields, "
-                                              f"the header {want}: a stray comma, or a value "
-                                              "with a comma that needs quotes")) from None
-            except (ValueError, IndexError):
-                pass
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:  # line counts the header: data row = line - 1
+            want, line, saw = (int(g) for g in m.groups())
+            raise InputError(InputProblem(name, line - 1, None, f"the row has {saw} fields, the "
+                                          f"header {want}: a stray comma, or a value with a "
+                                          "comma that needs quotes")) from None
         raise InputError(InputProblem(name, None, None, f"not a readable CSV: {msg}")) from None
     except pd.errors.EmptyDataError:
         raise InputError(InputProblem(name, None, None, "empty file: expected a header row and "

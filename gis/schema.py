@@ -26,6 +26,7 @@ header = row 1, for XLSX).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -43,7 +44,7 @@ DATUMS = ("wgs84", "gcj02", "bd09")
 _KINDS = ("str", "id", "enum", "float", "int", "bool", "time", "lonlat", "list")
 _TRUE = {"true", "1", "yes", "y", "t", "urban", "是", "城区", "城镇"}
 _FALSE = {"false", "0", "no", "n", "f", "rural", "否", "乡村", "农村"}
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", re.ASCII)
 _LIST_SPLIT = re.compile(r"[;；]")
 
 
@@ -116,10 +117,11 @@ def parse_time_of_day(text: str) -> int:
     """``"08:30"`` → 30600 seconds after midnight; the one time-of-day rule.
 
     Accepts ``H:MM``, ``HH:MM`` and ``HH:MM:SS`` (Excel writes time cells with seconds);
-    ``24:00`` (or ``24:00:00``) is the end of the day. Hours above 24, minutes or seconds above
+    ``24:00`` (or ``24:00:00``) is the end of the day. Full-width digits and colon (``１２：００``,
+    typed with a Chinese input method) read as their ASCII forms. Hours above 24, minutes or seconds above
     59, and anything else raise :class:`ValueError`.
     """
-    m = _TIME.match(str(text).strip())
+    m = _TIME.match(unicodedata.normalize("NFKC", str(text)).strip())
     if not m:
         raise ValueError(f"{text!r} is not a time")
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gis.errors import InputError
 from gis.io import Column, TableCheck, check_table, format_time_of_day, parse_time_of_day
 from gis.io import read_table as read_table
 
