@@ -199,10 +199,29 @@ def _number(c: TableCheck, col: Column, i: int, s: str) -> float:
     return x
 
 
+def _fast_numbers(col: Column, values: list[object]) -> np.ndarray:
+    """Vectorised parse; NaN where a value needs the per-cell path (and its message)."""
+    x = pd.to_numeric(pd.Series(values, dtype=object).astype(str).str.strip(),
+                      errors="coerce").to_numpy(dtype=float, copy=True)
+    bad = ~np.isfinite(x)
+    if col.minimum is not None:
+        bad |= (x <= col.minimum) if col.exclusive_minimum else (x < col.minimum)
+    if col.maximum is not None:
+        bad |= x > col.maximum
+    if col.kind == "int":
+        bad |= x != np.round(x)
+    x[bad] = np.nan
+    return x
+
+
 def _convert(c: TableCheck, col: Column, values: list[object]) -> list[object]:
     blank_ok = col.blank_ok or not col.required
     out: list[object] = []
+    fast = _fast_numbers(col, values) if col.kind in ("float", "int") else None
     for i, v in enumerate(values):
+        if fast is not None and not np.isnan(fast[i]):
+            out.append(float(fast[i]))
+            continue
         if _blank(v):
             if not blank_ok:
                 c.add(i, col.name, f"missing value: expected {col.expected()}")
@@ -241,10 +260,16 @@ def check_lonlat(c: TableCheck, lon: np.ndarray, lat: np.ndarray, lon_col: str, 
 
     Problems about the pair (swapped, outside the region) name the longitude column.
     """
-    for i in range(len(lon)):
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    fine = np.isnan(lon) | np.isnan(lat)
+    if bbox is None:
+        fine |= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    else:
+        fine |= (bbox[0] <= lon) & (lon <= bbox[2]) & (bbox[1] <= lat) & (lat <= bbox[3])
+    if skip is not None:
+        fine |= skip
+    for i in np.flatnonzero(~fine).tolist():
         x, y = float(lon[i]), float(lat[i])
-        if np.isnan(x) or np.isnan(y) or (skip is not None and skip[i]):
-            continue
         if not (-90 <= y <= 90) and (-90 <= x <= 90) and (-180 <= y <= 180):
             c.add(i, lon_col, f"latitude {y} is out of range [-90, 90]; lon/lat look swapped "
                               "(expected lon then lat, WGS-84 degrees)")
@@ -272,7 +297,13 @@ def _lonlat(c: TableCheck, col: Column, df: pd.DataFrame, datum: str | None,
     raw_lat = df[lat_col].tolist() if lat_col in df.columns else [None] * n
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
     blank_ok = col.blank_ok or not col.required
+    free = Column("x", "float")
+    fast_lon, fast_lat = _fast_numbers(free, raw_lon), _fast_numbers(free, raw_lat)
+    done = ~np.isnan(fast_lon) & ~np.isnan(fast_lat)
+    lon[done], lat[done] = fast_lon[done], fast_lat[done]
     for i, (a, b) in enumerate(zip(raw_lon, raw_lat, strict=True)):
+        if done[i]:
+            continue
         if _blank(a) and _blank(b):
             if not blank_ok:
                 c.add(i, col.name, f"missing value: expected {col.expected()}")

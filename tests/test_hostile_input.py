@@ -4,6 +4,7 @@ right result, never a traceback or a silently wrong value."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -17,10 +18,15 @@ import gis.io
 from bianmin.cli import app
 from gis.errors import InputError
 from gis.io import decode_text, parse_time_of_day, read_table
-from gis.region import RegionSettings, load_demand, load_outlets, load_region
+from gis.region import RegionSettings, load_demand, load_outlets
 from gis.siting.candidates import CostTable
-from routing.tables import ERRAND_COLUMNS, RUNNER_COLUMNS, errands_from_frame, read_errands
-from routing.tables import runners_from_frame
+from routing.tables import (
+    ERRAND_COLUMNS,
+    RUNNER_COLUMNS,
+    errands_from_frame,
+    read_errands,
+    runners_from_frame,
+)
 from tests.conftest import DATA
 
 BBOX = (104.0, 30.6, 104.2, 30.8)
@@ -300,7 +306,6 @@ def test_cli_refuses_bad_region_with_exit_2(tmp_path: Path, edit, match: str) ->
                                    str(tmp_path / "out")])
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
-    import re
     assert re.search(match, res.output), res.output
     assert "region" in res.output
 
