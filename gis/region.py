@@ -223,7 +223,8 @@ class RegionSettings:
             raise InputError(problems)
         kw: dict[str, Any] = {"name": data.get("name", Path(file).parent.name)}
         if circles_in:
-            kw["circles"] = {k: Circle(float(v["minutes"]), normalise_enum(v["mode"], MODES))
+            kw["circles"] = {k: Circle(float(v["minutes"]),
+                                       str(normalise_enum(v["mode"], MODES)))
                              for k, v in circles_in.items()}
         sp = data.get("speeds", {})
         kw["speeds"] = Speeds(float(sp.get("walk_kmh", 4.5)), float(sp.get("ebike_kmh", 15.0)),
@@ -387,7 +388,7 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
             continue
         snap = network.snap(outlets["lon"], outlets["lat"], mode=mode)
         far = np.flatnonzero(snap.distance_m > settings.max_snap_m)
-        for i in far:
+        for i in far.tolist():
             problems.append(InputProblem(str(files["outlets"]), int(i) + 1, "lon/lat",
                                     f"outlet {outlets['id'].iloc[i]!r} is "
                                     f"{snap.distance_m[i]:,.0f} m from the nearest {mode} road; "
