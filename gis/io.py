@@ -1,40 +1,79 @@
-"""Reading user tables at the edge (CSV in UTF-8 or GBK, XLSX, GeoJSON, GeoPackage) and
-writing outputs atomically.
+"""Reading user files at the edge (CSV, XLSX, GeoJSON, GeoPackage, TOML) and writing outputs
+atomically.
 
-Every reader reports *all* problems it finds at once as :class:`gis.errors.InputError`, each
-naming the file, the row (1-based data row; the header is row 0) and the column.
+Every reader reports *all* problems it finds at once as :class:`gis.errors.InputError`; each
+problem names the file, the row, the column and what was expected.
+
+Row numbers
+    CSV files and GeoJSON/GeoPackage layers: the 1-based data row (the header is row 0, the
+    first data row is row 1). XLSX: the row number Excel shows (the header is row 1, the first
+    data row is row 2). :func:`read_table` records the first data row's number in
+    ``df.attrs["first_row"]`` and :func:`gis.schema.check_table` uses it.
+
+Encodings (CSV and TOML text)
+    UTF-8, UTF-8 with BOM, UTF-16 with BOM and GBK/GB18030 (what Chinese Excel saves). Text
+    that is not UTF-8 but decodes as GB18030 into mostly *rare* characters (outside GB2312)
+    whose bytes read as accented Latin letters inside words in Windows-1252 is Latin-1/cp1252
+    text (a European export), not Chinese: it is refused with a hint to save as UTF-8 rather
+    than published garbled.
+
+The column schema (:class:`Column`, :func:`check_table`, the time-of-day and lon/lat rules)
+lives in :mod:`gis.schema` and is re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import tempfile
+import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .aliases import excel_rows, normalise_table
-from .coords import to_wgs84
 from .errors import InputError, InputProblem
-from .hours import parse_hours
 from .safetext import csv_frame, uncsv_frame
+from .schema import (
+    Column,
+    TableCheck,
+    check_lonlat,
+    check_table,
+    format_time_of_day,
+    parse_time_of_day,
+    validate_table,
+)
 
 __all__ = [
     "Column",
+    "TableCheck",
     "atomic_path",
-    "read_table",
-    "validate_table",
+    "check_file",
+    "check_lonlat",
+    "check_table",
+    "decode_text",
+    "format_time_of_day",
+    "parse_time_of_day",
+    "read_checked",
     "read_points",
+    "read_table",
+    "read_toml",
+    "validate_table",
     "write_csv",
     "write_gpkg",
 ]
 
-_ENCODINGS = ("utf-8-sig", "gb18030")
+#: Share of GB18030 characters outside GB2312, and of Windows-1252 high bytes that are Latin
+#: letters inside words, above which a non-UTF-8 text is taken for Latin-1/cp1252.
+_RARE_SHARE = 0.5
+_LATIN_SHARE = 0.5
+_SAVE_AS_UTF8 = "save the file as UTF-8 (in Excel: Save As → CSV UTF-8)"
 
 
 @contextlib.contextmanager
@@ -77,240 +116,236 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike) 
     return Path(path)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    last: Exception | None = None
-    for enc in _ENCODINGS:
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _latin_share(raw: bytes) -> float:
+    """Share of high bytes that, read as Windows-1252, are letters inside Latin words."""
+    text = raw.decode("cp1252", errors="replace")
+    high = good = 0
+    for i, ch in enumerate(text):
+        if ord(ch) < 128:
+            continue
+        high += 1
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < len(text) else " "
+        letter = unicodedata.category(ch).startswith("L") or ch == "\xa0"
+        if letter and ((prev.isascii() and prev.isalpha())
+                       or (nxt.isascii() and (nxt.isalpha() or nxt in " ,.;:'\"-\r\n\t"))):
+            good += 1
+    return good / max(high, 1)
+
+
+def decode_text(raw: bytes, file: str) -> str:
+    """Bytes of a text file → str: UTF-8 (BOM or not), UTF-16 with BOM, GBK/GB18030.
+
+    Raises
+    ------
+    InputError
+        Text in none of these, UTF-16 without a BOM, or Latin-1/cp1252 text that would decode
+        as GB18030 into wrong Chinese characters.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-16"
+    else:
+        enc = ""
+    if enc:
         try:
-            return uncsv_frame(pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False))
+            return raw.decode(enc)
         except UnicodeDecodeError as exc:
-            last = exc
-        except pd.errors.EmptyDataError as exc:
-            raise InputError(InputProblem(str(path), None, None, "the file is empty: expected a "
-                                     "header row and at least one data row")) from exc
-        except pd.errors.ParserError as exc:
-            raise InputError(InputProblem(str(path), None, None, f"not a readable CSV: {exc}")) from exc
-    raise InputError(InputProblem(str(path), None, None,
-                             f"cannot decode the text as UTF-8 or GBK/GB18030 ({last})"))
+            raise InputError(InputProblem(file, None, None, f"the text starts with a {enc} "
+                                          f"byte-order mark but is not {enc} ({exc.reason} at "
+                                          f"byte {exc.start}): {_SAVE_AS_UTF8}")) from None
+    if b"\x00" in raw[:4096]:
+        raise InputError(InputProblem(file, None, None, "the file holds NUL bytes: binary, or "
+                                      f"UTF-16 without a byte-order mark; {_SAVE_AS_UTF8}"))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf8_error = f"not UTF-8 at byte {exc.start}"
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputError(InputProblem(file, None, None, f"cannot decode the text ({utf8_error}, "
+                                      f"nor GBK/GB18030): {_SAVE_AS_UTF8}")) from None
+    high = [ch for ch in text if ord(ch) >= 128]
+    rare = sum(not _in_gb2312(ch) for ch in high) / max(len(high), 1)
+    if rare >= _RARE_SHARE and _latin_share(raw) >= _LATIN_SHARE:
+        sample = raw.decode("cp1252", errors="replace")
+        line = next((n for n, t in enumerate(sample.splitlines()) if not t.isascii()), 0)
+        words = [w for w in sample.splitlines()[line].replace(",", " ").split() if not w.isascii()]
+        raise InputError(InputProblem(file, None, None, "the text looks like Latin-1/Windows-1252 "
+                                      f"(e.g. {' '.join(words[:3])!r} on line {line + 1}), which "
+                                      f"would be misread as Chinese: {_SAVE_AS_UTF8}"))
+    return text
+
+
+def check_file(path: str | os.PathLike, *, what: str = "file") -> Path:
+    """The path names an existing, readable, regular file; else :class:`InputError`."""
+    p = Path(path)
+    name = str(p)
+    if not p.exists():
+        raise InputError(InputProblem(name, None, None, f"{what} not found"))
+    if p.is_dir():
+        raise InputError(InputProblem(name, None, None, f"is a directory: expected a {what}"))
+    if not p.is_file():
+        raise InputError(InputProblem(name, None, None, f"not a regular file: expected a {what}"))
+    try:
+        with open(p, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(InputProblem(name, None, None,
+                                      f"cannot read the {what}: {exc.strerror}")) from None
+    return p
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(InputProblem(str(path), None, None,
+                                      f"cannot read the file: {exc.strerror}")) from None
+
+
+def read_toml(path: str | os.PathLike, *, what: str = "TOML file") -> dict[str, Any]:
+    """Read a TOML file (encodings as CSV); a bad file is an :class:`InputError` naming it."""
+    p = check_file(path, what=what)
+    text = decode_text(_read_bytes(p), str(p))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(InputProblem(str(p), None, None, f"not valid TOML: {exc}")) from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    name = str(path)
+    text = decode_text(_read_bytes(path), name)
+    if not text.strip():
+        raise InputError(InputProblem(name, None, None, "empty file: expected a header row and "
+                                      "at least one data row"))
+    try:
+        return uncsv_frame(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                                       skip_blank_lines=True))
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip()
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:  # line counts the header: data row = line - 1
+            want, line, saw = (int(g) for g in m.groups())
+            raise InputError(InputProblem(name, line - 1, None, f"the row has {saw} fields, the "
+                                          f"header {want}: a stray comma, or a value with a "
+                                          "comma that needs quotes")) from None
+        raise InputError(InputProblem(name, None, None, f"not a readable CSV: {msg}")) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(InputProblem(name, None, None, "empty file: expected a header row and "
+                                      "at least one data row")) from None
 
 
 def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataFrame:
     """Read a CSV / XLSX / GeoJSON / GeoPackage file as a table of strings (geometry kept).
 
-    CSV files exported from Chinese Excel are often GBK/GB18030: they are detected and read.
+    CSV files exported from Chinese Excel are often GBK/GB18030: they are detected and read
+    (see the module doc for encodings). ``df.attrs["first_row"]`` is the row number of the
+    first data row (1, or 2 for XLSX).
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(InputProblem(str(path), None, None, "file not found"))
+    path = check_file(path)
+    name = str(path)
     if path.stat().st_size == 0:
-        raise InputError(InputProblem(str(path), None, None, "the file is empty"))
+        raise InputError(InputProblem(name, None, None, "empty file: expected a header row and "
+                                      "at least one data row"))
     suffix = path.suffix.lower()
+    first_row = 1
     try:
         if suffix in (".csv", ".txt"):
             df = _read_csv(path)
         elif suffix in (".xlsx", ".xlsm"):
             df = pd.read_excel(path, dtype=str, keep_default_na=False)
+            first_row = 2
         elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
             df = gpd.read_file(path, layer=layer, engine="pyogrio")
         else:
-            raise InputError(InputProblem(str(path), None, None,
-                                     f"unknown file type {suffix!r}: expected .csv, .xlsx, "
-                                     ".geojson or .gpkg"))
+            raise InputError(InputProblem(name, None, None,
+                                          f"unknown file type {suffix!r}: expected .csv, .xlsx, "
+                                          ".geojson or .gpkg"))
     except InputError:
         raise
     except Exception as exc:  # a reader's own error becomes a clear message naming the file
-        raise InputError(InputProblem(str(path), None, None, f"cannot read the file: {exc}")) from exc
+        raise InputError(InputProblem(name, None, None, f"cannot read the file: {exc}")) from exc
     if len(df) == 0:
-        raise InputError(InputProblem(str(path), None, None, "the file has no data rows"))
+        raise InputError(InputProblem(name, None, None,
+                                      "empty file: no data rows under the header"))
     df.columns = [str(c).strip() for c in df.columns]
+    if suffix in (".csv", ".txt", ".xlsx", ".xlsm"):
+        df = _drop_unnamed(df, name)
+    df.attrs["first_row"] = first_row
     return df
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column of a table schema: its kind is 'str', 'float', 'int', 'bool', 'time' or 'hours'
-    (opening hours, checked by :func:`gis.hours.parse_hours`; the text is kept)."""
-
-    name: str
-    kind: str = "str"
-    required: bool = True
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] | None = None
-
-
-_TRUE = {"true", "1", "yes", "y", "t", "urban", "是", "城区", "城镇"}
-_FALSE = {"false", "0", "no", "n", "f", "rural", "否", "乡村", "农村"}
+def _drop_unnamed(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Drop header-less columns that hold nothing (a trailing comma); refuse ones that do."""
+    for col in [c for c in df.columns if c == "" or c.startswith("Unnamed:")]:
+        values = df[col].astype(str).str.strip()
+        if (values != "").any():
+            i = int(np.flatnonzero((values != "").to_numpy())[0])
+            raise InputError(InputProblem(name, None, None, f"data row {i + 1} has a value under "
+                                          "a column with no name in the header: expected a "
+                                          "name above every column"))
+        df = df.drop(columns=col)
+    return df
 
 
-def _blank(v: object) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+def read_checked(path: str | os.PathLike, columns: list[Column], *,
+                 id_column: str | None = "id", datum: str | None = None,
+                 bbox: tuple[float, float, float, float] | None = None) -> TableCheck:
+    """Read a table and check it against ``columns``: the one way in for a user's table.
+
+    Returns the :class:`TableCheck` (typed frame + problems) so that the caller can add its
+    cross-field rules to the same list before raising.
+    """
+    return check_table(read_table(path), str(path), columns, id_column=id_column, datum=datum,
+                       bbox=bbox)
 
 
-def validate_table(df: pd.DataFrame, file: str, columns: list[Column], *,
-                   id_column: str | None = "id") -> tuple[pd.DataFrame, list[InputProblem]]:
-    """Check and convert ``df`` against ``columns``; return the typed frame and every problem."""
-    problems: list[InputProblem] = []
-    out = df.copy()
-    for col in columns:
-        if col.name not in df.columns:
-            if col.required:
-                problems.append(InputProblem(file, None, col.name,
-                                        f"missing column; the file has {list(df.columns)}"))
-            continue
-        values = df[col.name].tolist()
-        conv: list[object] = []
-        for i, v in enumerate(values, start=1):
-            if _blank(v):
-                if col.required:
-                    problems.append(InputProblem(file, i, col.name, f"empty; expected a {col.kind}"))
-                conv.append(None if col.kind in ("str", "time", "hours") else np.nan)
-                continue
-            s = str(v).strip()
-            if col.kind == "str":
-                if col.choices is not None and s not in col.choices:
-                    problems.append(InputProblem(file, i, col.name,
-                                            f"{s!r} is not one of {', '.join(col.choices)}"))
-                conv.append(s)
-            elif col.kind in ("float", "int"):
-                try:
-                    x = float(s)
-                    if not np.isfinite(x):
-                        raise ValueError
-                except ValueError:
-                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not a number"))
-                    conv.append(np.nan)
-                    continue
-                if col.kind == "int" and x != int(x):
-                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not a whole number"))
-                if col.minimum is not None and x < col.minimum:
-                    problems.append(InputProblem(file, i, col.name, f"{s} is below {col.minimum}"))
-                if col.maximum is not None and x > col.maximum:
-                    problems.append(InputProblem(file, i, col.name, f"{s} is above {col.maximum}"))
-                conv.append(x)
-            elif col.kind == "bool":
-                low = s.lower()
-                if low in _TRUE:
-                    conv.append(True)
-                elif low in _FALSE:
-                    conv.append(False)
-                else:
-                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not true/false"))
-                    conv.append(None)
-            elif col.kind == "time":
-                parts = s.split(":")
-                ok = len(parts) == 2 and all(p.isdigit() for p in parts)
-                if ok and int(parts[0]) < 24 and int(parts[1]) < 60:
-                    conv.append(f"{int(parts[0]):02d}:{int(parts[1]):02d}")
-                else:
-                    problems.append(InputProblem(file, i, col.name, f"{s!r} is not a time HH:MM"))
-                    conv.append(None)
-            elif col.kind == "hours":
-                try:
-                    parse_hours(s, file=file, row=i, column=col.name)
-                except InputError as exc:
-                    problems += exc.problems
-                conv.append(s)
-            else:  # pragma: no cover - schema authors' mistake
-                raise ValueError(f"unknown column kind {col.kind!r}")
-        out[col.name] = pd.Series(conv, index=df.index, dtype=object)
-        if col.kind in ("float", "int"):
-            out[col.name] = out[col.name].astype(float)
-    if id_column and id_column in df.columns:
-        ids = df[id_column].astype(str).str.strip()
-        dup = ids.duplicated(keep="first")
-        for i in np.flatnonzero(dup.to_numpy()):
-            first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0]) + 1
-            problems.append(InputProblem(file, int(i) + 1, id_column,
-                                    f"duplicate id {ids.iloc[i]!r} (first seen in row {first})"))
-        out[id_column] = ids
-    return out, problems
-
-
-def _check_lonlat(lon: np.ndarray, lat: np.ndarray, file: str, bbox: tuple | None,
-                  lon_col: str, lat_col: str) -> list[InputProblem]:
-    problems: list[InputProblem] = []
-    for i in range(len(lon)):
-        x, y = lon[i], lat[i]
-        if np.isnan(x) or np.isnan(y):
-            continue
-        if not (-90 <= y <= 90) and (-90 <= x <= 90) and (-180 <= y <= 180):
-            problems.append(InputProblem(file, i + 1, lat_col,
-                                    f"latitude {y} is out of range [-90, 90]; lon/lat look "
-                                    "swapped (expected lon then lat, WGS-84 degrees)"))
-        elif not (-90 <= y <= 90):
-            problems.append(InputProblem(file, i + 1, lat_col,
-                                    f"latitude {y} is out of range [-90, 90] (WGS-84 degrees)"))
-        elif not (-180 <= x <= 180):
-            problems.append(InputProblem(file, i + 1, lon_col,
-                                    f"longitude {x} is out of range [-180, 180] (WGS-84 degrees)"))
-        elif bbox is not None:
-            w, s, e, n = bbox
-            inside = w <= x <= e and s <= y <= n
-            swapped = w <= y <= e and s <= x <= n
-            if not inside and swapped:
-                problems.append(InputProblem(file, i + 1, f"{lon_col}/{lat_col}",
-                                        f"({x}, {y}) lies outside the region but inside it when "
-                                        "swapped: lon and lat look swapped"))
-            elif not inside:
-                problems.append(InputProblem(file, i + 1, f"{lon_col}/{lat_col}",
-                                        f"({x}, {y}) lies outside the region "
-                                        f"(lon {w:.4f}..{e:.4f}, lat {s:.4f}..{n:.4f})"))
-    return problems
-
-
-def read_points(path: str | os.PathLike, columns: list[Column], *, crs: str = "wgs84",
+def read_points(path: str | os.PathLike, columns: list[Column], *, datum: str = "wgs84",
                 bbox: tuple[float, float, float, float] | None = None,
-                id_column: str = "id") -> gpd.GeoDataFrame:
+                id_column: str = "id", crs: str | None = None) -> gpd.GeoDataFrame:
     """Read a point table (CSV/XLSX with lon/lat columns, or GeoJSON/GPKG points).
 
-    ``crs`` says what datum CSV coordinates are in: 'wgs84', 'gcj02' (Amap, Tencent) or
+    ``datum`` says what datum CSV coordinates are in: 'wgs84', 'gcj02' (Amap, Tencent) or
     'bd09' (Baidu); they are converted to WGS-84. A ``crs`` column in the file overrides it
     per row. ``bbox`` (west, south, east, north), when given, rejects points outside the region
-    and names swapped lon/lat.
+    and names swapped lon/lat. ``crs`` is the old name of ``datum``.
     """
+    use: str | None = crs if crs is not None else datum
     file = str(path)
-    df = normalise_table(read_table(path))  # 名称/经度/邮政网点 … → name/lon/post_office
+    df = read_table(path)
     if isinstance(df, gpd.GeoDataFrame) and "geometry" in df.columns:
         gdf = df
         if gdf.crs is None:
             raise InputError(InputProblem(file, None, "geometry",
-                                     "the layer has no CRS; expected EPSG:4326 (WGS-84)"))
+                                          "the layer has no CRS; expected EPSG:4326 (WGS-84)"))
         gdf = gdf.to_crs(4326)
-        bad = ~(gdf.geometry.geom_type == "Point")
+        bad = ~(gdf.geometry.geom_type == "Point").to_numpy() | gdf.geometry.is_empty.to_numpy()
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            raise InputError(InputProblem(file, i, "geometry",
-                                     f"expected Point geometries, found {gdf.geometry.iloc[i-1].geom_type}"))
+            i = int(np.flatnonzero(bad)[0])
+            g = gdf.geometry.iloc[i]
+            raise InputError(InputProblem(file, i + 1, "geometry", "expected Point geometries, "
+                                          f"found {'none' if g is None else g.geom_type}"))
         df = pd.DataFrame(gdf.drop(columns="geometry"))
         df["lon"] = gdf.geometry.x.astype(str)
         df["lat"] = gdf.geometry.y.astype(str)
-    cols = list(columns)
-    names = {c.name for c in cols}
-    if "lon" not in names:
-        cols.append(Column("lon", "float"))
-    if "lat" not in names:
-        cols.append(Column("lat", "float"))
-    out, problems = validate_table(df, file, cols, id_column=id_column)
-    lon = out["lon"].to_numpy(dtype=float) if "lon" in out else np.array([])
-    lat = out["lat"].to_numpy(dtype=float) if "lat" in out else np.array([])
-    if "lon" in out and "lat" in out:
-        row_crs = (df["crs"].astype(str).str.strip().str.lower().replace("", crs)
-                   if "crs" in df.columns else pd.Series([crs] * len(df)))
-        for i, c in enumerate(row_crs):
-            if c.replace("-", "") not in ("wgs84", "gcj02", "bd09"):
-                problems.append(InputProblem(file, i + 1, "crs",
-                                        f"{c!r}: expected wgs84, gcj02 or bd09"))
-        lon_w = lon.copy()
-        lat_w = lat.copy()
-        raw_ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        for c in set(row_crs) - {"wgs84"}:
-            if c.replace("-", "") not in ("gcj02", "bd09"):
-                continue
-            m = (row_crs == c).to_numpy() & raw_ok
-            lon_w[m], lat_w[m] = to_wgs84(lon[m], lat[m], c)
-        problems += _check_lonlat(lon_w, lat_w, file, bbox, "lon", "lat")
-        out["lon"], out["lat"] = lon_w, lat_w
-    if problems:
-        raise InputError(excel_rows(problems, path))  # XLSX: rows as Excel numbers them
+        df.attrs["first_row"] = 1
+        use = None  # a layer's CRS was honoured above
+    cols = [c for c in columns if c.name not in ("lon", "lat")]
+    cols.append(Column("lon", "lonlat", lat="lat"))
+    check = check_table(df, file, cols, id_column=id_column, datum=use, bbox=bbox)
+    check.raise_if_any()
+    out = check.frame
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]),
                             crs="EPSG:4326")

@@ -98,8 +98,8 @@ def read_census(path: str | os.PathLike) -> pd.DataFrame:
         raise InputError(InputProblem(file, None, None, "expected a column area_id (所属区域), "
                                       f"name (名称) or lon/lat (经度/纬度); found {list(df.columns)}"))
     out, problems = validate_table(df, file, cols, id_column=None)
-    if problems:
-        raise InputError(excel_rows(problems, file))
+    if problems:  # check_table numbers XLSX rows as Excel shows them already
+        raise InputError(problems)
     return out
 
 

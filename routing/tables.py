@@ -22,19 +22,20 @@ Runner columns
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from gis.errors import InputError, InputProblem
+from gis.io import Column, TableCheck, check_table, format_time_of_day, parse_time_of_day
+from gis.io import read_table as read_table
 
 __all__ = [
-    "KINDS", "MODES", "KNOWN_SKILLS", "ERRAND_COLUMNS", "RUNNER_COLUMNS", "Errand", "Runner",
-    "read_table", "read_errands", "read_runners", "errands_from_frame", "runners_from_frame",
-    "parse_hhmm", "fmt_hhmm",
+    "KINDS", "MODES", "KNOWN_SKILLS", "ERRAND_COLUMNS", "RUNNER_COLUMNS", "ERRAND_SCHEMA",
+    "Errand", "Runner", "read_table", "read_errands", "read_runners", "errands_from_frame",
+    "runners_from_frame", "runner_schema", "parse_hhmm", "fmt_hhmm",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,46 @@ ERRAND_COLUMNS = (
     "service_minutes", "skill", "priority", "contact_name", "contact_phone", "address", "note",
     "items",
 )
-ERRAND_REQUIRED = ("id", "kind", "pickup_lon", "pickup_lat", "service_minutes", "priority")
 RUNNER_COLUMNS = (
     "id", "name", "base_outlet_id", "shift_start", "shift_end", "mode", "skills", "max_errands",
     "break_start", "break_end", "break_minutes",
 )
-RUNNER_REQUIRED = ("id", "name", "base_outlet_id", "shift_start", "shift_end", "mode")
 DAY = 24 * 3600
+
+#: The errands table (cross-field rules, in :func:`errands_from_frame`, add to its problems).
+ERRAND_SCHEMA = (
+    Column("id", "id"),
+    Column("kind", "enum", choices=KINDS),
+    Column("pickup_lon", "lonlat", lat="pickup_lat", blank_ok=True),
+    Column("delivery_lon", "lonlat", lat="delivery_lat", required=False),
+    Column("hall_id", required=False),
+    *(Column(t, "time", required=False) for t in (
+        "pickup_earliest", "pickup_latest", "delivery_earliest", "delivery_latest")),
+    Column("service_minutes", "float", minimum=0, maximum=480),
+    Column("skill", required=False),
+    Column("priority", "int", minimum=1, maximum=3),
+    *(Column(t, required=False) for t in ("contact_name", "contact_phone", "address", "note",
+                                           "items")),
+    Column("illustrative", "bool", required=False),
+)
+
+
+def runner_schema(modes: Iterable[str] = MODES) -> tuple[Column, ...]:
+    """The runners table, with the travel modes the region has."""
+    return (
+        Column("id", "id"), Column("name"), Column("base_outlet_id"),
+        Column("shift_start", "time"), Column("shift_end", "time"),
+        Column("mode", "enum", choices=tuple(modes)),
+        Column("skills", "list", required=False),
+        Column("max_errands", "int", required=False, minimum=1, maximum=1000),
+        Column("break_start", "time", required=False), Column("break_end", "time", required=False),
+        Column("break_minutes", "float", required=False, minimum=1, maximum=240),
+        Column("illustrative", "bool", required=False),
+    )
+
+
+#: Distance in metres from each point to the nearest road of a mode: ``f(lon, lat, mode)``.
+RoadDistance = Callable[[np.ndarray, np.ndarray, str], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -103,176 +137,75 @@ class Runner:
     illustrative: bool = False
 
 
-_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::\d{2})?\s*$")
+#: The one time-of-day rule lives in :mod:`gis.schema`; these are its old names here.
+parse_hhmm = parse_time_of_day
+fmt_hhmm = format_time_of_day
 
 
-def parse_hhmm(text: str) -> int:
-    """``"08:30"`` -> 30600 seconds after midnight; raises ValueError otherwise."""
-    m = _HHMM.match(str(text))
-    if not m:
-        raise ValueError(text)
-    h, mi = int(m.group(1)), int(m.group(2))
-    if h > 24 or mi > 59 or (h == 24 and mi):
-        raise ValueError(text)
-    return h * 3600 + mi * 60
+def _val(frame: pd.DataFrame, col: str, i: int) -> object:
+    return frame[col].iat[i] if col in frame.columns else None
 
 
-def fmt_hhmm(seconds: float) -> str:
-    """Seconds after midnight -> ``"HH:MM"`` (rounded down)."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
+def _num(frame: pd.DataFrame, col: str, i: int) -> float | None:
+    v = _val(frame, col, i)
+    return None if v is None or pd.isna(v) else float(v)  # type: ignore[arg-type]
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, else GB18030/GBK) or XLSX file as strings, blanks as ``""``.
-
-    Raises
-    ------
-    InputError
-        Missing file, unreadable encoding, unknown extension or no data rows.
-    """
-    p = Path(path)
-    name = str(p)
-    if not p.exists():
-        raise InputError(InputProblem(name, None, None, "file not found"))
-    suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        df = pd.read_excel(p, dtype=str, keep_default_na=False)
-    elif suffix in (".csv", ".txt"):
-        df = None
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding=enc)
-                break
-            except UnicodeDecodeError:
-                continue
-            except pd.errors.EmptyDataError:
-                raise InputError(InputProblem(name, None, None, "empty file: expected a header "
-                                                           "row and data rows")) from None
-        if df is None:
-            raise InputError(InputProblem(name, None, None, "cannot decode: expected UTF-8 or GBK"))
-    else:
-        raise InputError(InputProblem(name, None, None, f"unknown file type {suffix!r}: expected "
-                                                   ".csv or .xlsx"))
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.map(lambda x: str(x).strip() if x is not None else "")
-    if df.empty:
-        raise InputError(InputProblem(name, None, None, "empty file: no data rows"))
-    return df
+def _text(frame: pd.DataFrame, col: str, i: int) -> str:
+    v = _val(frame, col, i)
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
-class _Collector:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[InputProblem] = []
+def _window(c: TableCheck, i: int, c0: str, c1: str) -> tuple[int, int]:
+    a, b = _num(c.frame, c0, i), _num(c.frame, c1, i)
+    if a is not None and b is not None and b < a:
+        c.add(i, c1, f"window ends ({fmt_hhmm(b)}) before it starts ({fmt_hhmm(a)})")
+    return int(0 if a is None else a), int(DAY if b is None else b)
 
-    def add(self, row: int | None, col: str | None, msg: str) -> None:
-        self.problems.append(InputProblem(self.file, row, col, msg))
 
-    def num(self, row: int, rec: dict, col: str, *, lo: float, hi: float,
-            required: bool = True, integer: bool = False) -> float | None:
-        raw = rec.get(col, "")
-        if raw == "":
-            if required:
-                self.add(row, col, f"missing value: expected a number in [{lo:g}, {hi:g}]")
-            return None
-        try:
-            val = float(raw)
-        except ValueError:
-            self.add(row, col, f"{raw!r} is not a number: expected a number in [{lo:g}, {hi:g}]")
-            return None
-        if integer and val != int(val):
-            self.add(row, col, f"{raw!r} is not a whole number")
-            return None
-        if not lo <= val <= hi:
-            self.add(row, col, f"{raw!r} out of range: expected [{lo:g}, {hi:g}]")
-            return None
-        return val
-
-    def time(self, row: int, rec: dict, col: str, *, required: bool = False) -> int | None:
-        raw = rec.get(col, "")
-        if raw == "":
-            if required:
-                self.add(row, col, "missing value: expected a time HH:MM")
-            return None
-        try:
-            return parse_hhmm(raw)
-        except ValueError:
-            self.add(row, col, f"{raw!r} is not a time: expected HH:MM (e.g. 08:30)")
-            return None
-
-    def window(self, row: int, rec: dict, c0: str, c1: str) -> tuple[int, int]:
-        a, b = self.time(row, rec, c0), self.time(row, rec, c1)
-        a = 0 if a is None else a
-        b = DAY if b is None else b
-        if b < a:
-            self.add(row, c1, f"window ends ({fmt_hhmm(b)}) before it starts ({fmt_hhmm(a)})")
-        return a, b
-
-    def point(self, row: int, rec: dict, prefix: str, bbox: tuple | None,
-              required: bool) -> tuple[float, float] | None:
-        clon, clat = f"{prefix}_lon", f"{prefix}_lat"
-        rlon, rlat = rec.get(clon, ""), rec.get(clat, "")
-        if rlon == "" and rlat == "":
-            if required:
-                self.add(row, clon, f"missing {prefix} coordinates: expected lon and lat")
-            return None
-        try:
-            lon, lat = float(rlon), float(rlat)
-        except ValueError:
-            self.add(row, clon, f"{prefix} lon/lat ({rlon!r}, {rlat!r}) are not numbers")
-            return None
-        if bbox is not None:
-            x0, y0, x1, y1 = bbox
-            inside = x0 <= lon <= x1 and y0 <= lat <= y1
-            if not inside and x0 <= lat <= x1 and y0 <= lon <= y1:
-                self.add(row, clon, f"lon/lat look swapped ({lon}, {lat}): expected lon in "
-                                    f"[{x0:.2f}, {x1:.2f}], lat in [{y0:.2f}, {y1:.2f}]")
-                return None
-            if not inside:
-                self.add(row, clon, f"({lon}, {lat}) is outside the region: expected lon in "
-                                    f"[{x0:.2f}, {x1:.2f}], lat in [{y0:.2f}, {y1:.2f}]")
-                return None
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            if -90 <= lon <= 90 and -180 <= lat <= 180:
-                self.add(row, clon, f"lon/lat look swapped ({lon}, {lat}): expected lon first")
-            else:
-                self.add(row, clon, f"({lon}, {lat}) is not a valid lon/lat")
-            return None
+def _point(c: TableCheck, i: int, prefix: str, required: bool) -> tuple[float, float] | None:
+    clon, clat = f"{prefix}_lon", f"{prefix}_lat"
+    lon, lat = _num(c.frame, clon, i), _num(c.frame, clat, i)
+    if lon is not None and lat is not None:
         return lon, lat
+    if required and c.ok(i, clon, clat):
+        c.add(i, clon, f"missing {prefix} coordinates: expected lon and lat")
+    return None
 
 
-def _check_frame(c: _Collector, df: pd.DataFrame, required: Iterable[str]) -> bool:
-    missing = [col for col in required if col not in df.columns]
-    for col in missing:
-        c.add(None, col, "missing column")
-    if df.empty:
-        c.add(None, None, "empty file: no data rows")
-    ids = df["id"] if "id" in df.columns else pd.Series([], dtype=str)
-    seen: dict[str, int] = {}
-    for i, v in enumerate(ids, start=1):
-        if v == "":
-            c.add(i, "id", "missing id")
-        elif v in seen:
-            c.add(i, "id", f"duplicate id {v!r} (first on row {seen[v]})")
-        else:
-            seen[v] = i
-    return not missing and not df.empty
-
-
-def _truthy(s: str) -> bool:
-    return s.strip().lower() in ("1", "true", "yes", "y", "是")
+def _check_near_roads(c: TableCheck, ends: dict[str, list[tuple[float, float] | None]],
+                      distance_m: RoadDistance, modes: Iterable[str], max_snap_m: float) -> None:
+    """Refuse errand ends further than ``max_snap_m`` from the road of any mode runners use."""
+    for prefix, points in ends.items():
+        rows = [i for i, p in enumerate(points) if p is not None]
+        if not rows:
+            continue
+        xy = np.array([points[i] for i in rows], dtype=float)
+        for mode in sorted(set(modes)):
+            d = np.asarray(distance_m(xy[:, 0], xy[:, 1], mode), dtype=float)
+            for k in np.flatnonzero(d > max_snap_m):
+                i = rows[int(k)]
+                c.add(i, f"{prefix}_lon", f"errand {c.frame['id'].iat[i]!r}: the {prefix} is "
+                                          f"{d[k]:,.0f} m from the nearest {mode} road; expected "
+                                          f"within {max_snap_m:,.0f} m (network.max_snap_m)")
 
 
 def errands_from_frame(df: pd.DataFrame, *, file: str = "errands", hall_ids: Iterable[str] = (),
                        skills: Iterable[str] = KNOWN_SKILLS,
-                       bbox: tuple[float, float, float, float] | None = None) -> list[Errand]:
-    """Validate an errands table (all columns strings) and build :class:`Errand` records.
+                       bbox: tuple[float, float, float, float] | None = None,
+                       road_distance: RoadDistance | None = None,
+                       road_modes: Iterable[str] = (),
+                       max_snap_m: float = 1000.0) -> list[Errand]:
+    """Validate an errands table and build :class:`Errand` records.
+
+    The columns are checked by :data:`ERRAND_SCHEMA` (:mod:`gis.schema`); the rules here tie
+    columns together: which ends a kind needs, windows, halls that exist, skills, distance to
+    a road.
 
     Parameters
     ----------
     df
-        The table.
+        The table (as read by :func:`gis.io.read_table`, or built in memory).
     file
         Name used in problem messages.
     hall_ids
@@ -282,60 +215,61 @@ def errands_from_frame(df: pd.DataFrame, *, file: str = "errands", hall_ids: Ite
     bbox
         ``(lon_min, lat_min, lon_max, lat_max)``: points outside are errors (and swapped
         lon/lat are recognised).
+    road_distance, road_modes, max_snap_m
+        When given: ``road_distance(lon, lat, mode)`` metres from each point to the nearest road
+        of ``mode``; an errand end further than ``max_snap_m`` from the road of any of
+        ``road_modes`` (the modes the day's runners use) is refused, as outlets are.
 
     Raises
     ------
     InputError
         With every problem found.
     """
-    c = _Collector(file)
-    df = df.astype(str)
-    if not _check_frame(c, df, ERRAND_REQUIRED):
-        raise InputError(c.problems)
+    c = check_table(df, file, ERRAND_SCHEMA, bbox=bbox)
+    if any(p.row is None for p in c.problems):  # missing columns or no rows
+        c.raise_if_any()
     halls, vocab = set(map(str, hall_ids)), set(skills)
-    out: list[Errand] = []
-    for i, rec in enumerate(df.to_dict("records"), start=1):
-        n0 = len(c.problems)
-        kind = rec.get("kind", "")
-        if kind not in KINDS:
-            c.add(i, "kind", f"{kind!r} unknown: expected one of {', '.join(KINDS)}")
-            continue
-        hall = rec.get("hall_id", "")
-        if hall and hall not in halls:
-            c.add(i, "hall_id", f"unknown hall outlet {hall!r}")
-        need_p = not (kind == "hall_to_home" and hall)
-        need_d = kind == "pickup_delivery" or kind == "hall_to_home" or (
-            kind == "pickup_to_hall" and not hall)
-        pick = c.point(i, rec, "pickup", bbox, need_p)
-        deliv = c.point(i, rec, "delivery", bbox, need_d) if kind != "home_visit" else None
-        if kind in ("pickup_to_hall", "hall_to_home") and hall:
-            if kind == "pickup_to_hall":
+    f = c.frame
+    rows: list[dict] = []
+    ends: dict[str, list[tuple[float, float] | None]] = {"pickup": [], "delivery": []}
+    for i in range(len(f)):
+        kind, hall = _text(f, "kind", i), _text(f, "hall_id", i)
+        pick = deliv = None
+        if c.ok(i, "kind"):
+            if hall and hall not in halls:
+                c.add(i, "hall_id", f"unknown hall outlet {hall!r}")
+            need_p = not (kind == "hall_to_home" and hall)
+            need_d = kind == "pickup_delivery" or kind == "hall_to_home" or (
+                kind == "pickup_to_hall" and not hall)
+            pick = _point(c, i, "pickup", need_p)
+            deliv = _point(c, i, "delivery", need_d) if kind != "home_visit" else None
+            if kind == "pickup_to_hall" and hall:
                 deliv = None
-            else:
+            elif kind == "hall_to_home" and hall:
                 pick = None
-        pw = c.window(i, rec, "pickup_earliest", "pickup_latest")
-        dw = c.window(i, rec, "delivery_earliest", "delivery_latest")
+        pw = _window(c, i, "pickup_earliest", "pickup_latest")
+        dw = _window(c, i, "delivery_earliest", "delivery_latest")
         if kind != "home_visit" and dw[1] < pw[0]:
             c.add(i, "delivery_latest", "delivery window ends before the pickup window opens")
-        svc = c.num(i, rec, "service_minutes", lo=0, hi=480)
-        pri = c.num(i, rec, "priority", lo=1, hi=3, integer=True)
-        skill = rec.get("skill", "")
+        skill = _text(f, "skill", i)
         if skill and skill not in vocab:
             c.add(i, "skill",
                   f"unknown skill {skill!r}: expected one of {', '.join(sorted(vocab))}")
-        if len(c.problems) > n0:
-            continue
-        out.append(Errand(
-            id=rec["id"], kind=kind, pickup=pick, delivery=deliv, hall_id=hall,
-            pickup_window=pw, delivery_window=dw, service_s=int(round(float(svc) * 60)),
-            skill=skill, priority=int(pri),  # type: ignore[arg-type]
-            contact_name=rec.get("contact_name", ""), contact_phone=rec.get("contact_phone", ""),
-            address=rec.get("address", ""), note=rec.get("note", ""), items=rec.get("items", ""),
-            illustrative=_truthy(rec.get("illustrative", "")),
-        ))
-    if c.problems:
-        raise InputError(c.problems)
-    return out
+        ends["pickup"].append(pick)
+        ends["delivery"].append(deliv)
+        rows.append(dict(kind=kind, hall=hall, pick=pick, deliv=deliv, pw=pw, dw=dw, skill=skill))
+    if road_distance is not None:
+        _check_near_roads(c, ends, road_distance, road_modes, max_snap_m)
+    c.raise_if_any()
+    return [Errand(
+        id=_text(f, "id", i), kind=r["kind"], pickup=r["pick"], delivery=r["deliv"],
+        hall_id=r["hall"], pickup_window=r["pw"], delivery_window=r["dw"],
+        service_s=int(round(float(f["service_minutes"].iat[i]) * 60)), skill=r["skill"],
+        priority=int(f["priority"].iat[i]), contact_name=_text(f, "contact_name", i),
+        contact_phone=_text(f, "contact_phone", i), address=_text(f, "address", i),
+        note=_text(f, "note", i), items=_text(f, "items", i),
+        illustrative=_val(f, "illustrative", i) is True,
+    ) for i, r in enumerate(rows)]
 
 
 def runners_from_frame(df: pd.DataFrame, *, file: str = "runners", base_ids: Iterable[str] = (),
@@ -343,10 +277,13 @@ def runners_from_frame(df: pd.DataFrame, *, file: str = "runners", base_ids: Ite
                        modes: Iterable[str] = MODES) -> list[Runner]:
     """Validate a runners table and build :class:`Runner` records.
 
+    The columns are checked by :func:`runner_schema`; the rules here tie columns together:
+    bases that exist, the shift, the break, skills.
+
     Parameters
     ----------
     df
-        The table (strings).
+        The table.
     file
         Name used in problem messages.
     base_ids
@@ -361,52 +298,45 @@ def runners_from_frame(df: pd.DataFrame, *, file: str = "runners", base_ids: Ite
     InputError
         With every problem found.
     """
-    c = _Collector(file)
-    df = df.astype(str)
-    if not _check_frame(c, df, RUNNER_REQUIRED):
-        raise InputError(c.problems)
-    bases, vocab, mode_ok = set(map(str, base_ids)), set(skills), tuple(modes)
+    c = check_table(df, file, runner_schema(modes))
+    if any(p.row is None for p in c.problems):
+        c.raise_if_any()
+    bases, vocab = set(map(str, base_ids)), set(skills)
+    f = c.frame
     out: list[Runner] = []
-    for i, rec in enumerate(df.to_dict("records"), start=1):
-        n0 = len(c.problems)
-        base = rec.get("base_outlet_id", "")
+    for i in range(len(f)):
+        base = _text(f, "base_outlet_id", i)
         if base not in bases:
             c.add(i, "base_outlet_id", f"unknown runner base {base!r}: expected an outlet id")
-        s0 = c.time(i, rec, "shift_start", required=True)
-        s1 = c.time(i, rec, "shift_end", required=True)
+        s0, s1 = _num(f, "shift_start", i), _num(f, "shift_end", i)
         if s0 is not None and s1 is not None and s1 <= s0:
             c.add(i, "shift_end", f"shift ends ({fmt_hhmm(s1)}) before it starts "
                                   f"({fmt_hhmm(s0)})")
-        mode = rec.get("mode", "")
-        if mode not in mode_ok:
-            c.add(i, "mode", f"{mode!r} unknown: expected one of {', '.join(mode_ok)}")
-        sk = frozenset(x.strip() for x in re.split(r"[;；]", rec.get("skills", "")) if x.strip())
+        sk = f["skills"].iat[i] if "skills" in f.columns else frozenset()
         for s in sorted(sk - vocab):
             c.add(i, "skills", f"unknown skill {s!r}: expected one of {', '.join(sorted(vocab))}")
-        me = c.num(i, rec, "max_errands", lo=1, hi=1000, required=False, integer=True)
-        b0, b1 = c.time(i, rec, "break_start"), c.time(i, rec, "break_end")
-        bm = c.num(i, rec, "break_minutes", lo=1, hi=240, required=False)
+        brk = ("break_start", "break_end", "break_minutes")
+        b0, b1, bm = (_num(f, b, i) for b in brk)
+        given = [v is not None or not c.ok(i, b) for v, b in zip((b0, b1, bm), brk, strict=True)]
         lunch = None
-        given = [x is not None for x in (b0, b1, bm)]
         if any(given) and not all(given):
             c.add(i, "break_minutes", "break needs break_start, break_end and break_minutes")
-        elif all(given):
-            if b1 - b0 < bm * 60:  # type: ignore[operator]
+        elif b0 is not None and b1 is not None and bm is not None:
+            if b1 - b0 < bm * 60:
                 c.add(i, "break_end", f"break of {bm:g} min does not fit between "
                                       f"{fmt_hhmm(b0)} and {fmt_hhmm(b1)}")
             elif s0 is not None and s1 is not None and not (s0 <= b0 and b1 <= s1):
                 c.add(i, "break_start", "break window must lie inside the shift")
             else:
-                lunch = (b0, b1, int(bm * 60))  # type: ignore[operator]
-        if len(c.problems) > n0:
-            continue
+                lunch = (int(b0), int(b1), int(bm * 60))
+        me = _num(f, "max_errands", i)
         out.append(Runner(
-            id=rec["id"], name=rec["name"], base_outlet_id=base, shift=(s0, s1),  # type: ignore
-            mode=mode, skills=sk, max_errands=None if me is None else int(me), lunch=lunch,
-            illustrative=_truthy(rec.get("illustrative", "")),
+            id=_text(f, "id", i), name=_text(f, "name", i), base_outlet_id=base,
+            shift=(int(s0 or 0), int(s1 or 0)), mode=_text(f, "mode", i), skills=sk,
+            max_errands=None if me is None else int(me), lunch=lunch,
+            illustrative=_val(f, "illustrative", i) is True,
         ))
-    if c.problems:
-        raise InputError(c.problems)
+    c.raise_if_any()
     return out
 
 

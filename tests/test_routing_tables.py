@@ -68,7 +68,7 @@ def test_good_rows_parse() -> None:
     ({"skill": "炼金术"}, "skill", "unknown skill '炼金术'"),
     ({"pickup_lon": "30.70", "pickup_lat": "104.05"}, "pickup_lon", "look swapped"),
     ({"pickup_lon": "120.0"}, "pickup_lon", "outside the region"),
-    ({"pickup_lon": "abc"}, "pickup_lon", "not numbers"),
+    ({"pickup_lon": "abc"}, "pickup_lon", "not a number"),
     ({"kind": "teleport"}, "kind", "unknown: expected one of"),
     ({"hall_id": "H9"}, "hall_id", "unknown hall outlet 'H9'"),
     ({"priority": "7"}, "priority", r"expected \[1, 3\]"),
@@ -90,7 +90,7 @@ def test_every_problem_reported_at_once() -> None:
                  _errand(id="E4", pickup_latest="07:00"))
     rows = sorted((p.row, p.column) for p in err.value.problems)
     assert rows == [(2, "id"), (3, "skill"), (4, "pickup_latest")]
-    assert "duplicate id 'E1' (first on row 1)" in str(err.value)
+    assert "duplicate id 'E1' (first seen in row 1)" in str(err.value)
 
 
 def test_missing_columns_and_empty_table() -> None:

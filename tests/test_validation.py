@@ -35,7 +35,7 @@ OUTLET_HEADER = "id,name,kind,lon,lat\n"
      r"row 2, column 'lon'.*longitude 200.0 is out of range"),
     (OUTLET_HEADER + "P1,邮局,post_office,104.07,30.67\nP1,又一个,post_office,104.08,30.68\n",
      r"row 2, column 'id'.*duplicate id 'P1' \(first seen in row 1\)"),
-    (OUTLET_HEADER + "P1,邮局,shop,104.07,30.67\n", r"row 1, column 'kind'.*'shop' is not one of"),
+    (OUTLET_HEADER + "P1,邮局,shop,104.07,30.67\n", r"row 1, column 'kind'.*'shop' unknown: expected one of"),
     (OUTLET_HEADER + "P1,邮局,post_office,abc,30.67\n", r"row 1, column 'lon'.*not a number"),
     (OUTLET_HEADER + "P1,邮局,post_office,116.39,39.9\n", r"outside the region"),
 ])

@@ -4,7 +4,6 @@ nodes, each with a cost; existing outlets are required unless re-planning from s
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import InputError, InputProblem
+from gis.io import read_toml
 
 __all__ = ["CostTable", "DEFAULT_COSTS", "CANDIDATE_COLUMNS", "build_candidates",
            "grid_candidates"]
@@ -50,9 +50,18 @@ class CostTable:
     @classmethod
     def from_file(cls, path: str | Path) -> CostTable:
         """Read ``[siting.costs]`` (kind = cost) from a TOML file."""
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-        table = data.get("siting", {}).get("costs", data.get("costs", {}))
+        data = read_toml(path, what="costs file")  # missing, a folder, bad TOML: InputError
+        siting = data.get("siting", {})
+        table = siting.get("costs", data.get("costs", {})) if isinstance(siting, dict) else None
+        if not isinstance(table, dict):
+            raise InputError(InputProblem(str(path), None, None, "key 'siting.costs': expected a "
+                                          "table of kind = cost"))
+        bad = [InputProblem(str(path), None, None, f"key 'siting.costs.{k}': expected a number "
+                            f"in [0, 1e9], got {v!r}") for k, v in table.items()
+               if isinstance(v, bool) or not isinstance(v, int | float)
+               or not 0 <= v <= 1e9]  # NaN fails the bound too
+        if bad:
+            raise InputError(bad)
         return cls({**DEFAULT_COSTS, **{str(k): float(v) for k, v in table.items()}})
 
     def of(self, kinds: pd.Series) -> np.ndarray:

@@ -132,7 +132,7 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
     tables = []
     for path in (region.files.get("candidates"), candidates_path):
         if path is not None:
-            tables.append(load_outlets(path, crs=region.settings.crs, bbox=_bbox(region)))
+            tables.append(load_outlets(path, datum=region.settings.datum, bbox=_bbox(region)))
     cand_in = pd.concat(tables, ignore_index=True) if tables else None
     grid = None
     if grid_m is not None:
