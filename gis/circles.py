@@ -31,12 +31,15 @@ circle of the area the outlet itself lies in (the nearest area if it lies in non
 Population inside
 -----------------
 ``population`` counts the demand points whose own circle reaches the outlet by exactly the rule of
-:func:`gis.coverage.compute_coverage` (access leg to the snapped node + network time + egress leg
-≤ the circle's minutes, the minutes rounded to 0.01 as the coverage table does; points further than ``max_snap_m`` from a road never count). Hence a point
-is covered in the coverage table ⇔ it is counted for at least one outlet, and the union's
-population equals the covered population. The polygon is the drawing of that rule; it differs only
-where a point's straight walk to its snapped node is longer than the widening cap (such a point
-may be counted yet lie just outside the drawn polygon). ``ServiceCircles.inside_share`` reports
+:func:`gis.coverage.compute_coverage`, asked of :mod:`gis.rules`: access leg to the snapped node,
+plus network time, plus egress leg, within the circle's minutes as the tables round them. The
+bounded search runs to :func:`gis.rules.search_limit_s`, past ``minutes × 60``, so a point at
+900.29 s is counted as the table counts it; points further than ``max_snap_m`` from a road never
+count. Hence a point is covered in the coverage table ⇔ it is counted for at least one outlet,
+and the union's population equals the covered population. The polygon is the drawing of that
+rule (drawn to ``minutes × 60``); it differs only where a point's straight walk to its snapped
+node is longer than the widening cap (such a point may be counted yet lie just outside the drawn
+polygon). ``ServiceCircles.inside_share`` reports
 how much of the counted population lies inside the drawn polygons.
 """
 
@@ -54,6 +57,7 @@ from scipy import ndimage
 
 from .network import RoadNetwork
 from .region import Region, RegionSettings
+from .rules import point_is_urban, search_limit_s, snapped, within_circle
 
 __all__ = ["CircleOptions", "ServiceCircles", "reach_polygons", "reach_union",
            "service_circles", "circles_of_region", "outlet_circle_kind"]
@@ -388,14 +392,9 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
     t0 = time.perf_counter()
     n_o, n_d = len(outlets), len(demand)
     masks = _area_masks(areas, network.crs)
-    if areas is None:
-        kinds_in_use = {"urban": settings.circles["urban"]}
-        demand_kind = np.full(n_d, "urban", dtype=object)
-    else:
-        kinds_in_use = dict(settings.circles)
-        urban_of = dict(zip(areas["id"], areas["urban"].astype(bool), strict=True))
-        demand_kind = np.array(["urban" if urban_of[a] else "rural"
-                                for a in demand["area_id"]], dtype=object)
+    kinds_in_use = (dict(settings.circles) if areas is not None
+                    else {"urban": settings.circles["urban"]})
+    demand_kind = np.where(point_is_urban(demand, areas), "urban", "rural").astype(object)
     lon, lat = outlets["lon"].to_numpy(float), outlets["lat"].to_numpy(float)
     pop = demand["population"].to_numpy(float)
     okind = outlets["kind"].to_numpy() if n_o else np.array([], dtype=object)
@@ -406,20 +405,20 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
     per_kind_geoms: dict[str, np.ndarray] = {}
     for ck, circle in kinds_in_use.items():
         budget = circle.minutes * 60.0
+        limit = search_limit_s(circle.minutes)  # every time within the circle, as rounded
         osnap = network.snap(lon, lat, mode=circle.mode)
         geoms = np.empty(n_o, dtype=object)
         dsel = np.flatnonzero(demand_kind == ck)
         dsnap = network.snap(demand["lon"].to_numpy(float)[dsel],
                              demand["lat"].to_numpy(float)[dsel], mode=circle.mode)
-        dok = dsnap.distance_m <= settings.max_snap_m
+        dok = snapped(dsnap.distance_m, settings.max_snap_m)
         for s in range(0, n_o, options.chunk):
             idx = np.arange(s, min(s + options.chunk, n_o))
             times = _bounded_times(network, circle.mode, osnap.node[idx],
-                                   osnap.access_s[idx], budget)
-            # the coverage rule, exactly: access + (egress + network), in minutes rounded to
-            # 0.01 as the coverage table reports them, <= the circle's minutes
+                                   osnap.access_s[idx], limit)
+            # the coverage rule, exactly: access + (egress + network) within the circle
             tt = dsnap.access_s[None, :] + times[:, dsnap.node]
-            hit = (np.round(tt / 60.0, 2) <= circle.minutes) & dok[None, :]
+            hit = within_circle(tt, circle.minutes) & dok[None, :]
             outlet_pop[idx] += hit @ pop[dsel]
             counted[dsel] |= hit.any(axis=0)
             for k in pd.unique(okind[idx]):

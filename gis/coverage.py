@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -17,8 +18,10 @@ import pandas as pd
 
 from .network import RoadNetwork
 from .region import Region, RegionSettings
+from .rules import point_circles, point_is_urban, shown_minutes, snapped, within_circle
 
-__all__ = ["CoverageResult", "compute_coverage", "coverage_of_region", "weighted_quantile"]
+__all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_of_region",
+           "weighted_quantile"]
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +73,24 @@ def grouped_weighted_quantile(codes: np.ndarray, k: int, values: np.ndarray,
     return out if np.ndim(q) else out[0]
 
 
+class CoverageTotals(TypedDict):
+    """The region's headline numbers (people; minutes to two decimals)."""
+
+    population: float
+    covered_population: float
+    coverage_rate: float
+    unreachable_population: float
+    median_minutes: float
+    p90_minutes: float
+
+
 @dataclass(frozen=True)
 class CoverageResult:
     """Per demand point and per area coverage, and the uncovered gaps."""
 
     points: gpd.GeoDataFrame
     areas: pd.DataFrame
-    total: dict
+    total: CoverageTotals
 
     @property
     def uncovered(self) -> gpd.GeoDataFrame:
@@ -99,20 +113,14 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     *unreachable* (no time, not covered), never zero or infinity in a table.
     """
     n = len(demand)
-    pos = pd.Index(areas["id"]).get_indexer(demand["area_id"])
-    if (pos < 0).any():
-        raise ValueError("demand points name areas that are not in the areas table")
-    urban = areas["urban"].to_numpy(dtype=bool)[pos]
+    urban = point_is_urban(demand, areas)
     seconds = np.full(n, np.inf)
     outlet_idx = np.full(n, -1, dtype=np.int64)
-    mode_col = np.empty(n, dtype=object)
-    threshold = np.empty(n, dtype=float)
+    threshold, mode_col = point_circles(urban, settings.circles)
     olon, olat = outlets["lon"].to_numpy(), outlets["lat"].to_numpy()
     per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # one Dijkstra per mode in use
     for kind, circle in settings.circles.items():
         sel = np.flatnonzero(urban if kind == "urban" else ~urban)
-        mode_col[sel] = circle.mode
-        threshold[sel] = circle.minutes
         if len(sel) == 0 or len(outlets) == 0:
             continue
         if circle.mode not in per_mode:
@@ -123,13 +131,13 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         dsnap = network.snap(demand["lon"].to_numpy()[sel], demand["lat"].to_numpy()[sel],
                              mode=circle.mode)
         t = dsnap.access_s + node_s[dsnap.node]
-        t[dsnap.distance_m > settings.max_snap_m] = np.inf
+        t[~snapped(dsnap.distance_m, settings.max_snap_m)] = np.inf
         seconds[sel] = t
         outlet_idx[sel] = np.where(np.isfinite(t), which[dsnap.node], -1)
     reachable = np.isfinite(seconds)
     # minutes are shown to 2 decimals; "covered" is judged on exactly what is shown
-    minutes = np.round(np.where(reachable, seconds / 60.0, np.nan), 2)
-    covered = reachable & (minutes <= threshold)
+    minutes = shown_minutes(np.where(reachable, seconds, np.nan))
+    covered = reachable & within_circle(seconds, threshold)
     outlet_ids = outlets["id"].to_numpy(dtype=object)
     points = gpd.GeoDataFrame({
         "demand_id": demand["id"].to_numpy(),
@@ -145,14 +153,14 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     table = _area_table(points, areas)
     pop = points["population"].to_numpy()
     median, p90 = weighted_quantile(minutes, pop, (0.5, 0.9))
-    total = {
-        "population": float(pop.sum()),
-        "covered_population": float(pop[covered].sum()),
-        "coverage_rate": float(pop[covered].sum() / pop.sum()) if pop.sum() > 0 else float("nan"),
-        "unreachable_population": float(pop[~reachable].sum()),
-        "median_minutes": median,
-        "p90_minutes": p90,
-    }
+    total = CoverageTotals(
+        population=float(pop.sum()),
+        covered_population=float(pop[covered].sum()),
+        coverage_rate=float(pop[covered].sum() / pop.sum()) if pop.sum() > 0 else float("nan"),
+        unreachable_population=float(pop[~reachable].sum()),
+        median_minutes=median,
+        p90_minutes=p90,
+    )
     return CoverageResult(points=points, areas=table, total=total)
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
 from gis.region import Region, load_outlets
+from gis.rules import point_circles, point_is_urban
 
 from .candidates import CostTable, build_candidates, grid_candidates
 from .coversets import network_cover_sets
@@ -61,15 +62,8 @@ class SitingPlan:
 
 
 def _demand_circles(region: Region) -> tuple[np.ndarray, np.ndarray]:
-    pos = pd.Index(region.areas["id"]).get_indexer(region.demand["area_id"])
-    urban = region.areas["urban"].to_numpy(dtype=bool)[pos]
-    minutes = np.empty(len(pos))
-    modes = np.empty(len(pos), dtype=object)
-    for kind, circle in region.settings.circles.items():
-        sel = urban if kind == "urban" else ~urban
-        minutes[sel] = circle.minutes
-        modes[sel] = circle.mode
-    return minutes, modes
+    """Each demand point's circle (minutes, mode), by the one rule of :mod:`gis.rules`."""
+    return point_circles(point_is_urban(region.demand, region.areas), region.settings.circles)
 
 
 def _check(add, budget, target, model) -> None:
