@@ -55,6 +55,7 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
+from .crs import local_metric_crs
 from .network import RoadNetwork
 from .region import Region, RegionSettings
 from .rules import point_is_urban, search_limit_s, snapped, within_circle
@@ -319,7 +320,8 @@ def outlet_circle_kind(outlets: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np
     urban = hit["urban"].reindex(pts.index)
     miss = urban.isna().to_numpy()
     if miss.any():
-        utm = gpd.GeoSeries(pts.geometry.values[miss], crs=pts.crs).estimate_utm_crs()
+        mp = gpd.GeoSeries(pts.geometry.values[miss], crs=pts.crs).to_crs(4326)
+        utm = local_metric_crs(mp.x.to_numpy(), mp.y.to_numpy())
         near = gpd.sjoin_nearest(pts[miss].to_crs(utm), a.to_crs(utm), how="left")
         near = near[~near.index.duplicated(keep="first")]
         urban[miss] = near["urban"].reindex(pts.index[miss]).to_numpy()

@@ -16,9 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .defaults import CIRCLES, DRIVE_FACTOR, EBIKE_KMH, MAX_SNAP_M, MODES, WALK_KMH
 from .errors import InputError, InputProblem
 from .io import Column, read_points, read_table, validate_table
-from .network import MODES, RoadNetwork, Speeds
+from .network import RoadNetwork, Speeds
 
 __all__ = ["Circle", "RegionSettings", "Region", "load_region", "OUTLET_KINDS",
            "OUTLET_COLUMNS", "DEMAND_COLUMNS", "load_outlets", "load_demand", "load_areas"]
@@ -69,10 +70,10 @@ class RegionSettings:
 
     name: str = "region"
     circles: dict[str, Circle] = field(default_factory=lambda: {
-        "urban": Circle(15, "walk"), "rural": Circle(30, "ebike")})
+        k: Circle(m, mode) for k, (m, mode) in CIRCLES.items()})
     speeds: Speeds = Speeds()
     crs: str = "wgs84"
-    max_snap_m: float = 1000.0
+    max_snap_m: float = MAX_SNAP_M
     population_note: str = ""
     population_is_proxy: bool = False
     attribution: str = "© OpenStreetMap contributors, ODbL 1.0"
@@ -92,12 +93,13 @@ class RegionSettings:
             circles = {k: Circle(float(v.get("minutes")), str(v.get("mode")))
                        for k, v in data.get("circles", {}).items()} or None
             sp = data.get("speeds", {})
-            speeds = Speeds(float(sp.get("walk_kmh", 4.5)), float(sp.get("ebike_kmh", 15.0)),
-                            float(sp.get("drive_factor", 1.0)))
+            speeds = Speeds(float(sp.get("walk_kmh", WALK_KMH)),
+                            float(sp.get("ebike_kmh", EBIKE_KMH)),
+                            float(sp.get("drive_factor", DRIVE_FACTOR)))
             pop = data.get("population", {})
             kw = dict(name=str(data.get("name", Path(file).parent.name)), speeds=speeds,
                       crs=str(data.get("coordinates", {}).get("crs", "wgs84")),
-                      max_snap_m=float(data.get("network", {}).get("max_snap_m", 1000.0)),
+                      max_snap_m=float(data.get("network", {}).get("max_snap_m", MAX_SNAP_M)),
                       population_note=str(pop.get("note", "")),
                       population_is_proxy=bool(pop.get("proxy", False)),
                       attribution=str(data.get("attribution", cls.attribution)))

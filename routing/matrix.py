@@ -15,12 +15,14 @@ from typing import Protocol
 
 import numpy as np
 
+from gis.defaults import FALLBACK_KMH
+
 __all__ = ["NetworkLike", "network_matrices", "haversine_matrices", "haversine_m", "SPEEDS_KMH"]
 
 log = logging.getLogger(__name__)
 
-#: Default speeds (km/h) for the network-free fallback.
-SPEEDS_KMH = {"walk": 4.5, "ebike": 15.0, "drive": 25.0}
+#: Default speeds (km/h) for the network-free fallback (:data:`gis.defaults.FALLBACK_KMH`).
+SPEEDS_KMH: dict[str, float] = dict(FALLBACK_KMH)
 EARTH_M = 6_371_008.8
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from gis.coverage import coverage_of_region
+from gis.crs import BBox, pad_bbox
 from gis.errors import InputError, InputProblem
 from gis.region import Region, load_outlets
 from gis.rules import point_circles, point_is_urban
@@ -188,10 +189,12 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
                       before, after, secs)
 
 
-def _bbox(region: Region) -> tuple[float, float, float, float]:
-    w, s, e, n = region.bbox()
-    pad = 0.02
-    return (w - pad, s - pad, e + pad, n + pad)
+#: Candidate sites further than this outside the road network's extent are not read.
+CANDIDATE_PAD_M = 2_000.0
+
+
+def _bbox(region: Region) -> BBox:
+    return pad_bbox(region.bbox(), CANDIDATE_PAD_M, crs=region.network.crs)
 
 
 def _areas(region: Region, cands: pd.DataFrame, result: SitingResult):
