@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import time
+import typing
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -165,7 +166,9 @@ def _cells_to_polygon(mask: np.ndarray, x0: float, y0: float, cell: float):
     z = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2))
     z[1:-1, 1:-1] = mask
     gen = contourpy.contour_generator(z=z, fill_type="OuterOffset", name="serial")
-    points, offsets = gen.filled(0.5, 2.0)
+    # OuterOffset gives (points, offsets), both lists; the stub's union also allows None
+    points, offsets = typing.cast(tuple[list[np.ndarray], list[np.ndarray]],
+                                  gen.filled(0.5, 2.0))
     polys = []
     for pts, off in zip(points, offsets, strict=True):
         xy = np.column_stack([x0 + (pts[:, 0] - 0.5) * cell, y0 + (pts[:, 1] - 0.5) * cell])
@@ -218,9 +221,9 @@ def _raster_polygon(px: np.ndarray, py: np.ndarray, walk: np.ndarray,
     nx_, ny_ = int(np.ceil(w / cell)) + 3, int(np.ceil(h / cell)) + 3
     ci = ((px - x0) / cell).astype(np.int64)
     ri = ((py - y0) / cell).astype(np.int64)
-    best = np.full(ny_ * nx_, -1.0)
-    np.maximum.at(best, ri * nx_ + ci, walk)
-    best = best.reshape(ny_, nx_)
+    flat = np.full(ny_ * nx_, -1.0)
+    np.maximum.at(flat, ri * nx_ + ci, walk)
+    best = flat.reshape(ny_, nx_)
     covered = best >= 0
     if cap > 0:
         # a feature transform: every cell takes the nearest reached cell and is covered when

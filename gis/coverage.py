@@ -9,6 +9,7 @@ one multi-source shortest-path search per mode on the reversed graph (:mod:`gis.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -26,7 +27,8 @@ __all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_of_
 log = logging.getLogger(__name__)
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q):
+def weighted_quantile(values: np.ndarray, weights: np.ndarray,
+                      q: float | Sequence[float]) -> float | list[float]:
     """The population-weighted ``q`` quantile (lower; NaN when there is no weight).
 
     ``q`` may be a sequence: the values are sorted once and a list is returned.
@@ -48,7 +50,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q):
 
 
 def grouped_weighted_quantile(codes: np.ndarray, k: int, values: np.ndarray,
-                              weights: np.ndarray, q) -> np.ndarray:
+                              weights: np.ndarray, q: float | Sequence[float]) -> np.ndarray:
     """:func:`weighted_quantile` for each of ``k`` groups at once (``codes`` in 0..k-1).
 
     With a sequence ``q`` the result has one row per quantile (one sort for all of them).
@@ -152,7 +154,7 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     }, geometry=demand.geometry.values, crs=demand.crs)
     table = _area_table(points, areas)
     pop = points["population"].to_numpy()
-    median, p90 = weighted_quantile(minutes, pop, (0.5, 0.9))
+    median, p90 = np.asarray(weighted_quantile(minutes, pop, (0.5, 0.9)), dtype=float).tolist()
     total = CoverageTotals(
         population=float(pop.sum()),
         covered_population=float(pop[covered].sum()),

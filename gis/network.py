@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
@@ -347,7 +348,8 @@ class RoadNetwork:
             arrays[f"{mode}_m"] = length.astype(np.float32)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+                # numpy's stub fears **arrays could hold ``allow_pickle``; it holds arrays only
+                np.savez(fh, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RoadNetwork:
@@ -396,13 +398,13 @@ class RoadNetwork:
         self._check_mode(mode)
         return self._edges[mode]
 
-    def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    def project(self, lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """WGS-84 degrees → this network's projected metres."""
         tf = _to_metric(self.crs)
         x, y = tf.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         return np.asarray(x), np.asarray(y)
 
-    def snap(self, lon, lat, *, mode: str) -> Snap:
+    def snap(self, lon: ArrayLike, lat: ArrayLike, *, mode: str) -> Snap:
         """Nearest node of the mode's network for each point, with the walking access leg."""
         self._check_mode(mode)
         if mode not in self._trees:
@@ -419,7 +421,8 @@ class RoadNetwork:
             d, k = tree.query(q)
         return Snap(node=idx[k], distance_m=d, access_s=d / self.speeds.walk_ms)
 
-    def times_to_nearest(self, sources, *, mode: str, offsets_s=None,
+    def times_to_nearest(self, sources: ArrayLike, *, mode: str,
+                         offsets_s: ArrayLike | None = None,
                          limit_s: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Seconds from every node to its nearest source, and that source's index.
 
@@ -431,8 +434,9 @@ class RoadNetwork:
         """
         from ._sssp import nearest_sources  # numba: imported on first use (about a second)
 
+        offsets = None if offsets_s is None else np.asarray(offsets_s, dtype=float)
         return nearest_sources(self.adjacency_T(mode), np.asarray(sources, dtype=np.int64),
-                               offsets_s, limit_s)
+                               offsets, limit_s)
 
     def adjacency_T(self, mode: str) -> Adjacency:
         """The reversed graph in the layout of the nearest-source kernel (built once)."""
@@ -443,7 +447,7 @@ class RoadNetwork:
             self._adjacency_T[mode] = Adjacency.from_csr(self.graph_T(mode))
         return self._adjacency_T[mode]
 
-    def matrix(self, origins, destinations, *, mode: str) -> np.ndarray:
+    def matrix(self, origins: ArrayLike, destinations: ArrayLike, *, mode: str) -> np.ndarray:
         """Network seconds from each origin node to each destination node (``inf`` if none)."""
         o = np.asarray(origins, dtype=np.int64)
         d = np.asarray(destinations, dtype=np.int64)

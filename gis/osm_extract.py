@@ -348,9 +348,9 @@ def _population_proxy(feats: OsmFeatures, settlements: pd.DataFrame, areas: gpd.
         if poly.is_empty:
             continue
         x0, y0, x1, y1 = poly.bounds
-        gx, gy = np.meshgrid(np.arange(x0 + grid_m / 2, x1, grid_m),
+        mx, my = np.meshgrid(np.arange(x0 + grid_m / 2, x1, grid_m),
                              np.arange(y0 + grid_m / 2, y1, grid_m))
-        gx, gy = gx.ravel(), gy.ravel()
+        gx, gy = mx.ravel(), my.ravel()
         inside = shapely.contains_xy(poly, gx, gy) if len(gx) else np.zeros(0, bool)
         if inside.sum() == 0:
             c = poly.representative_point()

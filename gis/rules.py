@@ -22,7 +22,7 @@ The rule
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Protocol, overload
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,10 @@ def within_circle(seconds: np.ndarray, minutes: np.ndarray | float) -> np.ndarra
         return np.asarray(shown_minutes(seconds) <= np.asarray(minutes, dtype=float))
 
 
+@overload
+def search_limit_s(minutes: float) -> float: ...
+@overload
+def search_limit_s(minutes: np.ndarray) -> np.ndarray: ...
 def search_limit_s(minutes: np.ndarray | float) -> np.ndarray | float:
     """The seconds a bounded search must reach to find every time within ``minutes``."""
     if np.ndim(minutes):

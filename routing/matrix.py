@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,9 +29,11 @@ EARTH_M = 6_371_008.8
 class NetworkLike(Protocol):
     """What the adapter needs from ``gis.network.RoadNetwork``."""
 
-    def snap(self, lon, lat, *, mode: str): ...  # noqa: D102
+    def snap(self, lon: np.ndarray, lat: np.ndarray, *, mode: str) -> Any:  # noqa: D102
+        ...
 
-    def matrix(self, origins, destinations, *, mode: str) -> np.ndarray: ...  # noqa: D102
+    def matrix(self, origins: np.ndarray, destinations: np.ndarray, *,  # noqa: D102
+               mode: str) -> np.ndarray: ...
 
 
 def network_matrices(network: NetworkLike, lonlat: np.ndarray, modes: Iterable[str]

@@ -1,5 +1,6 @@
 """``routes.xlsx`` for the dispatcher: a summary sheet and a sheet per runner with a status
-dropdown (openpyxl DataValidation)."""
+dropdown (openpyxl DataValidation).
+"""
 
 from __future__ import annotations
 

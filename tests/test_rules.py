@@ -13,8 +13,7 @@ from gis.coverage import compute_coverage
 from gis.errors import InputError
 from gis.network import RoadNetwork, Speeds
 from gis.region import Circle, RegionSettings
-from gis.rules import (point_circles, point_is_urban, search_limit_s, shown_minutes,
-                       within_circle)
+from gis.rules import point_circles, point_is_urban, search_limit_s, shown_minutes, within_circle
 from gis.siting.coversets import network_cover_sets
 from tests.conftest import lonlat_from_xy
 

@@ -24,13 +24,16 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from .._zorder import zorder_key
+
+if TYPE_CHECKING:
+    from ..network import RoadNetwork
 from ..rules import search_limit_s, snapped, within_circle
 
 __all__ = ["CoverSets", "ModeStats", "cover_matrix", "cover_matrix_plain",
@@ -293,7 +296,7 @@ class CoverSets:
         return self.times
 
 
-def network_cover_sets(network, demand_lon: np.ndarray, demand_lat: np.ndarray,
+def network_cover_sets(network: RoadNetwork, demand_lon: np.ndarray, demand_lat: np.ndarray,
                        demand_minutes: np.ndarray, demand_mode: np.ndarray,
                        candidate_lon: np.ndarray, candidate_lat: np.ndarray, *,
                        max_snap_m: float = 1000.0, chunk_size: int = 32,

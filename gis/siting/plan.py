@@ -160,8 +160,10 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
         if model == "mclp":
             result = solve_mclp(problem, p=add, budget=budget, params=params)
         elif model == "setcover":
+            assert target is not None  # _check: setcover needs a target
             result = solve_set_cover(problem, target=target, params=params)
         else:
+            assert add is not None  # _check: pmedian needs --add
             result = solve_pmedian(problem, p=add, penalty_s=2 * 60 * float(minutes.max()),
                                    params=params)
     except InfeasibleTargetError as exc:
