@@ -10,7 +10,7 @@ DEB_DEMO := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
 DEB_TEST := $(DEB_DEMO) chromium poppler-utils osmium-tool
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench sysdeps-demo sysdeps-test clean
+.PHONY: demo test lint typecheck bench sysdeps-demo sysdeps-test clean
 
 $(VENV)/.main: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,8 +35,12 @@ sysdeps-test:
 demo: sysdeps-demo $(VENV)/.main
 	$(BIN)/bianmin demo --region $(REGION) --out $(OUT)
 
-lint: $(VENV)/.test
+lint: $(VENV)/.test typecheck
 	$(BIN)/ruff check .
+
+# mypy over gis, routing and maps (configured in pyproject.toml [tool.mypy])
+typecheck: $(VENV)/.test
+	$(BIN)/mypy
 
 test: sysdeps-test $(VENV)/.test lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup

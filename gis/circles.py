@@ -31,12 +31,15 @@ circle of the area the outlet itself lies in (the nearest area if it lies in non
 Population inside
 -----------------
 ``population`` counts the demand points whose own circle reaches the outlet by exactly the rule of
-:func:`gis.coverage.compute_coverage` (access leg to the snapped node + network time + egress leg
-≤ the circle's minutes, the minutes rounded to 0.01 as the coverage table does; points further than ``max_snap_m`` from a road never count). Hence a point
-is covered in the coverage table ⇔ it is counted for at least one outlet, and the union's
-population equals the covered population. The polygon is the drawing of that rule; it differs only
-where a point's straight walk to its snapped node is longer than the widening cap (such a point
-may be counted yet lie just outside the drawn polygon). ``ServiceCircles.inside_share`` reports
+:func:`gis.coverage.compute_coverage`, asked of :mod:`gis.rules`: access leg to the snapped node,
+plus network time, plus egress leg, within the circle's minutes as the tables round them. The
+bounded search runs to :func:`gis.rules.search_limit_s`, past ``minutes × 60``, so a point at
+900.29 s is counted as the table counts it; points further than ``max_snap_m`` from a road never
+count. Hence a point is covered in the coverage table ⇔ it is counted for at least one outlet,
+and the union's population equals the covered population. The polygon is the drawing of that
+rule (drawn to ``minutes × 60``); it differs only where a point's straight walk to its snapped
+node is longer than the widening cap (such a point may be counted yet lie just outside the drawn
+polygon). ``ServiceCircles.inside_share`` reports
 how much of the counted population lies inside the drawn polygons.
 """
 
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import time
+import typing
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -52,8 +56,10 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
+from .crs import local_metric_crs
 from .network import RoadNetwork
 from .region import Region, RegionSettings
+from .rules import point_is_urban, search_limit_s, snapped, within_circle
 
 __all__ = ["CircleOptions", "ServiceCircles", "reach_polygons", "reach_union",
            "service_circles", "circles_of_region", "outlet_circle_kind"]
@@ -160,7 +166,9 @@ def _cells_to_polygon(mask: np.ndarray, x0: float, y0: float, cell: float):
     z = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2))
     z[1:-1, 1:-1] = mask
     gen = contourpy.contour_generator(z=z, fill_type="OuterOffset", name="serial")
-    points, offsets = gen.filled(0.5, 2.0)
+    # OuterOffset gives (points, offsets), both lists; the stub's union also allows None
+    points, offsets = typing.cast(tuple[list[np.ndarray], list[np.ndarray]],
+                                  gen.filled(0.5, 2.0))
     polys = []
     for pts, off in zip(points, offsets, strict=True):
         xy = np.column_stack([x0 + (pts[:, 0] - 0.5) * cell, y0 + (pts[:, 1] - 0.5) * cell])
@@ -213,9 +221,9 @@ def _raster_polygon(px: np.ndarray, py: np.ndarray, walk: np.ndarray,
     nx_, ny_ = int(np.ceil(w / cell)) + 3, int(np.ceil(h / cell)) + 3
     ci = ((px - x0) / cell).astype(np.int64)
     ri = ((py - y0) / cell).astype(np.int64)
-    best = np.full(ny_ * nx_, -1.0)
-    np.maximum.at(best, ri * nx_ + ci, walk)
-    best = best.reshape(ny_, nx_)
+    flat = np.full(ny_ * nx_, -1.0)
+    np.maximum.at(flat, ri * nx_ + ci, walk)
+    best = flat.reshape(ny_, nx_)
     covered = best >= 0
     if cap > 0:
         # a feature transform: every cell takes the nearest reached cell and is covered when
@@ -315,7 +323,8 @@ def outlet_circle_kind(outlets: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> np
     urban = hit["urban"].reindex(pts.index)
     miss = urban.isna().to_numpy()
     if miss.any():
-        utm = gpd.GeoSeries(pts.geometry.values[miss], crs=pts.crs).estimate_utm_crs()
+        mp = gpd.GeoSeries(pts.geometry.values[miss], crs=pts.crs).to_crs(4326)
+        utm = local_metric_crs(mp.x.to_numpy(), mp.y.to_numpy())
         near = gpd.sjoin_nearest(pts[miss].to_crs(utm), a.to_crs(utm), how="left")
         near = near[~near.index.duplicated(keep="first")]
         urban[miss] = near["urban"].reindex(pts.index[miss]).to_numpy()
@@ -388,14 +397,9 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
     t0 = time.perf_counter()
     n_o, n_d = len(outlets), len(demand)
     masks = _area_masks(areas, network.crs)
-    if areas is None:
-        kinds_in_use = {"urban": settings.circles["urban"]}
-        demand_kind = np.full(n_d, "urban", dtype=object)
-    else:
-        kinds_in_use = dict(settings.circles)
-        urban_of = dict(zip(areas["id"], areas["urban"].astype(bool), strict=True))
-        demand_kind = np.array(["urban" if urban_of[a] else "rural"
-                                for a in demand["area_id"]], dtype=object)
+    kinds_in_use = (dict(settings.circles) if areas is not None
+                    else {"urban": settings.circles["urban"]})
+    demand_kind = np.where(point_is_urban(demand, areas), "urban", "rural").astype(object)
     lon, lat = outlets["lon"].to_numpy(float), outlets["lat"].to_numpy(float)
     pop = demand["population"].to_numpy(float)
     okind = outlets["kind"].to_numpy() if n_o else np.array([], dtype=object)
@@ -406,20 +410,20 @@ def service_circles(network: RoadNetwork, settings: RegionSettings, outlets: gpd
     per_kind_geoms: dict[str, np.ndarray] = {}
     for ck, circle in kinds_in_use.items():
         budget = circle.minutes * 60.0
+        limit = search_limit_s(circle.minutes)  # every time within the circle, as rounded
         osnap = network.snap(lon, lat, mode=circle.mode)
         geoms = np.empty(n_o, dtype=object)
         dsel = np.flatnonzero(demand_kind == ck)
         dsnap = network.snap(demand["lon"].to_numpy(float)[dsel],
                              demand["lat"].to_numpy(float)[dsel], mode=circle.mode)
-        dok = dsnap.distance_m <= settings.max_snap_m
+        dok = snapped(dsnap.distance_m, settings.max_snap_m)
         for s in range(0, n_o, options.chunk):
             idx = np.arange(s, min(s + options.chunk, n_o))
             times = _bounded_times(network, circle.mode, osnap.node[idx],
-                                   osnap.access_s[idx], budget)
-            # the coverage rule, exactly: access + (egress + network), in minutes rounded to
-            # 0.01 as the coverage table reports them, <= the circle's minutes
+                                   osnap.access_s[idx], limit)
+            # the coverage rule, exactly: access + (egress + network) within the circle
             tt = dsnap.access_s[None, :] + times[:, dsnap.node]
-            hit = (np.round(tt / 60.0, 2) <= circle.minutes) & dok[None, :]
+            hit = within_circle(tt, circle.minutes) & dok[None, :]
             outlet_pop[idx] += hit @ pop[dsel]
             counted[dsel] |= hit.any(axis=0)
             for k in pd.unique(okind[idx]):

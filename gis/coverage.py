@@ -9,23 +9,27 @@ one multi-source shortest-path search per mode on the reversed graph (:mod:`gis.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, InputProblem
 from .islands import demand_times, outlet_sources, reasons
 from .network import RoadNetwork
 from .region import Region, RegionSettings
+from .rules import point_circles, point_is_urban, shown_minutes, within_circle
 
-__all__ = ["CoverageResult", "compute_coverage", "coverage_of_region", "weighted_quantile"]
+__all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_of_region",
+           "weighted_quantile"]
 
 log = logging.getLogger(__name__)
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q):
+def weighted_quantile(values: np.ndarray, weights: np.ndarray,
+                      q: float | Sequence[float]) -> float | list[float]:
     """The population-weighted ``q`` quantile (lower; NaN when there is no weight).
 
     ``q`` may be a sequence: the values are sorted once and a list is returned.
@@ -47,7 +51,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q):
 
 
 def grouped_weighted_quantile(codes: np.ndarray, k: int, values: np.ndarray,
-                              weights: np.ndarray, q) -> np.ndarray:
+                              weights: np.ndarray, q: float | Sequence[float]) -> np.ndarray:
     """:func:`weighted_quantile` for each of ``k`` groups at once (``codes`` in 0..k-1).
 
     With a sequence ``q`` the result has one row per quantile (one sort for all of them).
@@ -72,13 +76,24 @@ def grouped_weighted_quantile(codes: np.ndarray, k: int, values: np.ndarray,
     return out if np.ndim(q) else out[0]
 
 
+class CoverageTotals(TypedDict):
+    """The region's headline numbers (people; minutes to two decimals)."""
+
+    population: float
+    covered_population: float
+    coverage_rate: float
+    unreachable_population: float
+    median_minutes: float
+    p90_minutes: float
+
+
 @dataclass(frozen=True)
 class CoverageResult:
     """Per demand point and per area coverage, and the uncovered gaps."""
 
     points: gpd.GeoDataFrame
     areas: pd.DataFrame
-    total: dict
+    total: CoverageTotals
 
     @property
     def uncovered(self) -> gpd.GeoDataFrame:
@@ -101,16 +116,10 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     *unreachable* (no time, not covered), never zero or infinity in a table.
     """
     n = len(demand)
-    pos = pd.Index(areas["id"]).get_indexer(demand["area_id"])
-    if (pos < 0).any():
-        missing = sorted({str(a) for a in pd.Series(demand["area_id"])[pos < 0]})[:5]
-        raise InputError(InputProblem("demand", None, "area_id",
-                                      f"area id(s) {missing} are not in the areas table"))
-    urban = areas["urban"].to_numpy(dtype=bool)[pos]
+    urban = point_is_urban(demand, areas)
     seconds = np.full(n, np.inf)
     outlet_idx = np.full(n, -1, dtype=np.int64)
-    mode_col = np.empty(n, dtype=object)
-    threshold = np.empty(n, dtype=float)
+    threshold, mode_col = point_circles(urban, settings.circles)
     olon, olat = outlets["lon"].to_numpy(), outlets["lat"].to_numpy()
     snap_m = np.full(n, np.nan)
     reason = np.full(n, "", dtype=object)
@@ -118,8 +127,6 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # one Dijkstra per mode in use
     for kind, circle in settings.circles.items():
         sel = np.flatnonzero(urban if kind == "urban" else ~urban)
-        mode_col[sel] = circle.mode
-        threshold[sel] = circle.minutes
         if len(sel) == 0 or len(outlets) == 0:
             continue
         if circle.mode not in per_mode:  # outlets are sources on the main network and islands
@@ -139,8 +146,8 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
                                            outlet_ids=outlets["id"].to_numpy(dtype=object))
     reachable = np.isfinite(seconds)
     # minutes are shown to 2 decimals; "covered" is judged on exactly what is shown
-    minutes = np.round(np.where(reachable, seconds / 60.0, np.nan), 2)
-    covered = reachable & (minutes <= threshold)
+    minutes = shown_minutes(np.where(reachable, seconds, np.nan))
+    covered = reachable & within_circle(seconds, threshold)
     outlet_ids = outlets["id"].to_numpy(dtype=object)
     points = gpd.GeoDataFrame({
         "demand_id": demand["id"].to_numpy(),
@@ -158,15 +165,15 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     }, geometry=demand.geometry.values, crs=demand.crs)
     table = _area_table(points, areas)
     pop = points["population"].to_numpy()
-    median, p90 = weighted_quantile(minutes, pop, (0.5, 0.9))
-    total = {
-        "population": float(pop.sum()),
-        "covered_population": float(pop[covered].sum()),
-        "coverage_rate": float(pop[covered].sum() / pop.sum()) if pop.sum() > 0 else float("nan"),
-        "unreachable_population": float(pop[~reachable].sum()),
-        "median_minutes": median,
-        "p90_minutes": p90,
-    }
+    median, p90 = np.asarray(weighted_quantile(minutes, pop, (0.5, 0.9)), dtype=float).tolist()
+    total = CoverageTotals(
+        population=float(pop.sum()),
+        covered_population=float(pop[covered].sum()),
+        coverage_rate=float(pop[covered].sum() / pop.sum()) if pop.sum() > 0 else float("nan"),
+        unreachable_population=float(pop[~reachable].sum()),
+        median_minutes=median,
+        p90_minutes=p90,
+    )
     return CoverageResult(points=points, areas=table, total=total)
 
 

@@ -16,6 +16,8 @@ of the first of Monday–Friday that has any. Blank hours are *unknown*, never "
 
 from __future__ import annotations
 
+import itertools
+
 import datetime as dt
 import re
 import unicodedata
@@ -241,7 +243,7 @@ def _times(text: str) -> tuple[Interval, ...]:
             if pos >= len(s):
                 raise _Bad(f"{s!r} ends with a separator")
     out.sort()
-    for (a0, b0), (a1, _) in zip(out, out[1:], strict=False):
+    for (a0, b0), (a1, _) in itertools.pairwise(out):
         if a1 < b0:
             raise _Bad(f"{_fmt(a0)}-{_fmt(b0)} and the range from {_fmt(a1)} overlap")
     return tuple(out)

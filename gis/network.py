@@ -10,7 +10,6 @@ run skips the OSM parse (loading a saved CSR takes milliseconds; GraphML takes m
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -22,11 +21,14 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
-import pyproj
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from ._zorder import zorder_argsort
+from .crs import _to_metric, local_metric_crs, utm_crs
+from .defaults import DRIVE_FACTOR, DRIVE_KMH, DRIVE_KMH_OTHER, EBIKE_KMH, MODES, WALK_KMH
 from .errors import InputError, InputProblem, NetworkError
 
 if TYPE_CHECKING:
@@ -36,16 +38,10 @@ __all__ = ["Speeds", "Snap", "RoadNetwork", "MODES", "utm_crs", "DRIVE_KMH"]
 
 log = logging.getLogger(__name__)
 
-MODES = ("walk", "ebike", "drive")
 CACHE_VERSION = 3
 
-#: Default driving speeds (km/h) by OSM highway class, for urban China when no maxspeed is tagged.
-DRIVE_KMH: dict[str, float] = {
-    "motorway": 80, "motorway_link": 40, "trunk": 60, "trunk_link": 35,
-    "primary": 40, "primary_link": 30, "secondary": 35, "secondary_link": 25,
-    "tertiary": 30, "tertiary_link": 25, "unclassified": 25, "residential": 20,
-    "living_street": 10, "service": 15, "road": 20, "track": 15,
-}
+#: An edge list: ``(u, v, seconds, length_m)`` arrays.
+Edges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _WALK_EXCLUDE = {"motorway", "motorway_link", "construction",
                  "proposed", "abandoned", "platform", "raceway", "bus_guideway", "escape"}
 _EBIKE_EXCLUDE = _WALK_EXCLUDE | {"steps", "corridor", "elevator"}
@@ -55,9 +51,9 @@ _EBIKE_EXCLUDE = _WALK_EXCLUDE | {"steps", "corridor", "elevator"}
 class Speeds:
     """Fixed travel speeds (km/h) for the modes that do not follow road speed limits."""
 
-    walk_kmh: float = 4.5
-    ebike_kmh: float = 15.0
-    drive_factor: float = 1.0  # multiplies highway-class/maxspeed speeds (e.g. 0.7 for congestion)
+    walk_kmh: float = WALK_KMH
+    ebike_kmh: float = EBIKE_KMH
+    drive_factor: float = DRIVE_FACTOR  # multiplies highway-class/maxspeed speeds (e.g. 0.7 for congestion)
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.walk_kmh <= 10:
@@ -80,17 +76,6 @@ class Snap:
     node: np.ndarray
     distance_m: np.ndarray
     access_s: np.ndarray
-
-
-def utm_crs(lon: float, lat: float) -> str:
-    """The local UTM zone (WGS-84 datum) for a point: the one place a projected CRS is chosen."""
-    zone = int(np.floor((lon + 180) / 6)) % 60 + 1
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(crs: str) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
 def _parse_maxspeed(value: object) -> float:
@@ -141,24 +126,6 @@ def _csr_min(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matr
     return m
 
 
-def _z_order(x: np.ndarray, y: np.ndarray, bits: int = 10) -> np.ndarray:
-    """Indices that sort points along a Z (Morton) curve of a 2^bits grid over their extent."""
-    def spread(v: np.ndarray) -> np.ndarray:
-        v = v.astype(np.uint32)
-        out = np.zeros_like(v)
-        for b in range(bits):
-            out |= ((v >> b) & 1) << (2 * b)
-        return out
-
-    cells = (1 << bits) - 1
-    finite = np.isfinite(x) & np.isfinite(y)
-    x = np.where(finite, x, np.nanmin(x[finite]) if finite.any() else 0.0)
-    y = np.where(finite, y, np.nanmin(y[finite]) if finite.any() else 0.0)
-    qx = (x - x.min()) / max(np.ptp(x), 1e-9) * cells
-    qy = (y - y.min()) / max(np.ptp(y), 1e-9) * cells
-    return np.argsort(spread(qx) | (spread(qy) << 1), kind="stable")
-
-
 def _components(g: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     """The largest strongly connected part (mask) and every part's label (-1: no part).
 
@@ -195,30 +162,47 @@ class RoadNetwork:
     lon: np.ndarray
     lat: np.ndarray
     speeds: Speeds
-    _edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-    _graphs: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
-    _graphs_T: dict[str, sp.csr_matrix] = field(default_factory=dict, repr=False)
-    _masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _labels: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _edges: dict[str, Edges] = field(repr=False)
+    _graphs: dict[str, sp.csr_matrix] = field(repr=False)
+    _graphs_T: dict[str, sp.csr_matrix] = field(repr=False)
+    _masks: dict[str, np.ndarray] = field(repr=False)
+    _labels: dict[str, np.ndarray] = field(repr=False)
+    # lazily filled caches (the dicts are set once; their entries are built on first use)
     _trees: dict[str, tuple[cKDTree, np.ndarray]] = field(default_factory=dict, repr=False)
     _adjacency_T: dict[str, Adjacency] = field(default_factory=dict, repr=False)
 
-    def __post_init__(self) -> None:
-        n = len(self.node_osmid)
-        for mode, (u, v, sec, _length) in self._edges.items():
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def _assemble(cls, *, crs: str, node_osmid: np.ndarray, x: np.ndarray, y: np.ndarray,
+                  lon: np.ndarray, lat: np.ndarray, speeds: Speeds,
+                  edges: dict[str, Edges]) -> RoadNetwork:
+        """The one constructor: every strongly connected part of each mode is kept (the largest
+        is the main network, the others islands that serve their own points).
+
+        Every field is computed here and set once; the instance is never rewritten.
+        """
+        n = len(node_osmid)
+        kept: dict[str, Edges] = {}
+        graphs: dict[str, sp.csr_matrix] = {}
+        graphs_t: dict[str, sp.csr_matrix] = {}
+        masks: dict[str, np.ndarray] = {}
+        labels_of: dict[str, np.ndarray] = {}
+        for mode, (u, v, sec, length) in edges.items():
             g = _csr_min(u, v, sec, n)
             keep, labels = _components(g)  # every part is kept: islands serve their own
             ok = (labels[u] >= 0) & (labels[u] == labels[v])
             if not ok.all():
-                self._edges[mode] = tuple(a[ok] for a in self._edges[mode])  # type: ignore[assignment]
-                u, v, sec, _length = self._edges[mode]
+                u, v, sec, length = u[ok], v[ok], sec[ok], length[ok]
                 g = _csr_min(u, v, sec, n)
-            self._graphs[mode] = g
-            self._graphs_T[mode] = g.T.tocsr()
-            self._masks[mode] = keep
-            self._labels[mode] = labels
+            kept[mode] = (u, v, sec, length)
+            graphs[mode] = g
+            graphs_t[mode] = g.T.tocsr()
+            masks[mode] = keep
+            labels_of[mode] = labels
+        return cls(crs=crs, node_osmid=node_osmid, x=x, y=y, lon=lon, lat=lat, speeds=speeds,
+                   _edges=kept, _graphs=graphs, _graphs_T=graphs_t, _masks=masks,
+                   _labels=labels_of)
 
-    # ---------------------------------------------------------------- construction
     @classmethod
     def from_edges(cls, *, lon: np.ndarray, lat: np.ndarray,
                    edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -231,13 +215,12 @@ class RoadNetwork:
         """
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        crs = crs or utm_crs(float(np.mean(lon)), float(np.mean(lat)))
+        crs = crs or local_metric_crs(lon, lat)
         if x is None or y is None:
-            tf = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-            x, y = tf.transform(lon, lat)
+            x, y = _to_metric(crs).transform(lon, lat)
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
-        full: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        full: dict[str, Edges] = {}
         for mode, (u, v, sec) in edges.items():
             if mode not in MODES:
                 raise ValueError(f"unknown mode {mode!r}: expected one of {MODES}")
@@ -246,8 +229,8 @@ class RoadNetwork:
             length = np.hypot(x[u] - x[v], y[u] - y[v])
             full[mode] = (u, v, np.asarray(sec, dtype=float), length)
         ids = np.arange(len(lon)) if node_osmid is None else np.asarray(node_osmid)
-        return cls(crs=crs, node_osmid=ids, x=x, y=y, lon=lon, lat=lat,
-                   speeds=speeds or Speeds(), _edges=full)
+        return cls._assemble(crs=crs, node_osmid=ids, x=x, y=y, lon=lon, lat=lat,
+                             speeds=speeds or Speeds(), edges=full)
 
     @classmethod
     def from_graph(cls, G: nx.MultiDiGraph, *, speeds: Speeds | None = None) -> RoadNetwork:
@@ -277,17 +260,16 @@ class RoadNetwork:
                 tags[t][k] = _first(d.get(t))
         hw = hw.astype(str)
         tags = {t: a.astype(str) for t, a in tags.items()}
-        crs = utm_crs(float(np.median(lon)), float(np.median(lat)))
-        tf = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        x, y = tf.transform(lon, lat)
+        crs = local_metric_crs(lon, lat)
+        x, y = _to_metric(crs).transform(lon, lat)
         bad = ~np.isfinite(length)
         length[bad] = np.hypot(x[u[bad]] - x[v[bad]], y[u[bad]] - y[v[bad]])
         masks = _mode_masks(hw, tags)
-        drive_kmh = np.array([DRIVE_KMH.get(h, 20.0) for h in hw])
+        drive_kmh = np.array([DRIVE_KMH.get(h, DRIVE_KMH_OTHER) for h in hw])
         drive_kmh = np.where(np.isfinite(maxspeed) & (maxspeed > 0),
                              np.minimum(maxspeed, drive_kmh * 1.5), drive_kmh)
         drive_kmh = drive_kmh * speeds.drive_factor
-        edges: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        edges: dict[str, Edges] = {}
         for mode, kmh in (("walk", speeds.walk_kmh), ("ebike", speeds.ebike_kmh),
                           ("drive", drive_kmh)):
             mk = masks[mode]
@@ -298,8 +280,8 @@ class RoadNetwork:
                 el, sec = np.concatenate([el, el]), np.concatenate([sec, sec])
             edges[mode] = (eu, ev, sec, el)
         ids = np.array(nodes, dtype=np.int64)
-        return cls(crs=crs, node_osmid=ids, x=np.asarray(x), y=np.asarray(y), lon=lon, lat=lat,
-                   speeds=speeds, _edges=edges)
+        return cls._assemble(crs=crs, node_osmid=ids, x=np.asarray(x), y=np.asarray(y),
+                             lon=lon, lat=lat, speeds=speeds, edges=edges)
 
     @classmethod
     def from_osm_file(cls, path: str | os.PathLike, *, speeds: Speeds | None = None,
@@ -384,7 +366,8 @@ class RoadNetwork:
             arrays[f"{mode}_m"] = length.astype(np.float32)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+                # numpy's stub fears **arrays could hold ``allow_pickle``; it holds arrays only
+                np.savez(fh, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RoadNetwork:
@@ -394,8 +377,9 @@ class RoadNetwork:
             edges = {str(m): (z[f"{m}_u"].astype(np.int64), z[f"{m}_v"].astype(np.int64),
                               z[f"{m}_s"].astype(float), z[f"{m}_m"].astype(float))
                      for m in z["modes"]}
-            return cls(crs=str(z["crs"]), node_osmid=z["node_osmid"], x=z["x"], y=z["y"],
-                       lon=z["lon"], lat=z["lat"], speeds=Speeds(w, e, f), _edges=edges)
+            return cls._assemble(crs=str(z["crs"]), node_osmid=z["node_osmid"], x=z["x"],
+                                 y=z["y"], lon=z["lon"], lat=z["lat"], speeds=Speeds(w, e, f),
+                                 edges=edges)
 
     # ---------------------------------------------------------------- queries
     @property
@@ -432,18 +416,18 @@ class RoadNetwork:
         self._check_mode(mode)
         return self._labels[mode]
 
-    def edges(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def edges(self, mode: str) -> Edges:
         """``(u, v, seconds, length_m)`` of the mode's edges (straight segments)."""
         self._check_mode(mode)
         return self._edges[mode]
 
-    def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    def project(self, lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """WGS-84 degrees → this network's projected metres."""
-        tf = _transformer(self.crs)
+        tf = _to_metric(self.crs)
         x, y = tf.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
         return np.asarray(x), np.asarray(y)
 
-    def snap(self, lon, lat, *, mode: str, islands: bool = False) -> Snap:
+    def snap(self, lon: ArrayLike, lat: ArrayLike, *, mode: str, islands: bool = False) -> Snap:
         """Nearest node of the mode's main network for each point, with the walking access leg.
 
         ``islands=True`` snaps to the nearest node of *any* part of the network.
@@ -457,14 +441,15 @@ class RoadNetwork:
         px, py = self.project(np.atleast_1d(lon), np.atleast_1d(lat))
         q = np.column_stack([px, py])
         if len(q) >= 2048:  # query in Z-order: neighbouring queries share tree nodes in cache
-            order = _z_order(px, py)
+            order = zorder_argsort(px, py)
             d, k = np.empty(len(q)), np.empty(len(q), dtype=np.int64)
             d[order], k[order] = tree.query(q[order])
         else:
             d, k = tree.query(q)
         return Snap(node=idx[k], distance_m=d, access_s=d / self.speeds.walk_ms)
 
-    def times_to_nearest(self, sources, *, mode: str, offsets_s=None,
+    def times_to_nearest(self, sources: ArrayLike, *, mode: str,
+                         offsets_s: ArrayLike | None = None,
                          limit_s: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
         """Seconds from every node to its nearest source, and that source's index.
 
@@ -476,8 +461,9 @@ class RoadNetwork:
         """
         from ._sssp import nearest_sources  # numba: imported on first use (about a second)
 
+        offsets = None if offsets_s is None else np.asarray(offsets_s, dtype=float)
         return nearest_sources(self.adjacency_T(mode), np.asarray(sources, dtype=np.int64),
-                               offsets_s, limit_s)
+                               offsets, limit_s)
 
     def adjacency_T(self, mode: str) -> Adjacency:
         """The reversed graph in the layout of the nearest-source kernel (built once)."""
@@ -488,7 +474,7 @@ class RoadNetwork:
             self._adjacency_T[mode] = Adjacency.from_csr(self.graph_T(mode))
         return self._adjacency_T[mode]
 
-    def matrix(self, origins, destinations, *, mode: str) -> np.ndarray:
+    def matrix(self, origins: ArrayLike, destinations: ArrayLike, *, mode: str) -> np.ndarray:
         """Network seconds from each origin node to each destination node (``inf`` if none)."""
         o = np.asarray(origins, dtype=np.int64)
         d = np.asarray(destinations, dtype=np.int64)

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 from shapely import wkb
 
+from .defaults import CIRCLES, DRIVE_FACTOR, EBIKE_KMH, MAX_SNAP_M, WALK_KMH
 from .errors import InputError, InputProblem
 from .io import atomic_path, write_csv
 from .network import RoadNetwork
@@ -193,8 +194,8 @@ def _unique_ids(prefix: str, names: list[str]) -> list[str]:
 
 
 def build_region(osm_path: str | Path, out_dir: str | Path, *, name: str | None = None,
-                 total_population: float | None = None, urban_mode: str = "walk",
-                 rural_mode: str = "ebike", grid_m: float = 150.0,
+                 total_population: float | None = None, urban_mode: str = CIRCLES["urban"][1],
+                 rural_mode: str = CIRCLES["rural"][1], grid_m: float = 150.0,
                  copy_roads: bool = True) -> Path:
     """Make a region folder (``region.toml``, outlets, demand, areas) from an OSM extract.
 
@@ -310,20 +311,20 @@ areas = "areas.geojson"
 crs = "wgs84"
 
 [circles.urban]
-minutes = 15
+minutes = {CIRCLES["urban"][0]:g}
 mode = "{urban_mode}"
 
 [circles.rural]
-minutes = 30
+minutes = {CIRCLES["rural"][0]:g}
 mode = "{rural_mode}"
 
 [speeds]
-walk_kmh = 4.5
-ebike_kmh = 15.0
-drive_factor = 1.0
+walk_kmh = {WALK_KMH}
+ebike_kmh = {EBIKE_KMH}
+drive_factor = {DRIVE_FACTOR}
 
 [network]
-max_snap_m = 1000
+max_snap_m = {MAX_SNAP_M:g}
 
 [population]
 proxy = true
@@ -347,9 +348,9 @@ def _population_proxy(feats: OsmFeatures, settlements: pd.DataFrame, areas: gpd.
         if poly.is_empty:
             continue
         x0, y0, x1, y1 = poly.bounds
-        gx, gy = np.meshgrid(np.arange(x0 + grid_m / 2, x1, grid_m),
+        mx, my = np.meshgrid(np.arange(x0 + grid_m / 2, x1, grid_m),
                              np.arange(y0 + grid_m / 2, y1, grid_m))
-        gx, gy = gx.ravel(), gy.ravel()
+        gx, gy = mx.ravel(), my.ravel()
         inside = shapely.contains_xy(poly, gx, gy) if len(gx) else np.zeros(0, bool)
         if inside.sum() == 0:
             c = poly.representative_point()

@@ -255,7 +255,7 @@ def census_demand(census: pd.DataFrame, areas: gpd.GeoDataFrame, *, by: str = "a
     xs, ys, ns, aidx, src = [], [], [], [], []
     methods = []
     for i, poly in enumerate(polys):
-        total = int(round(counts[i]))
+        total = round(counts[i])
         if total <= 0:
             methods.append("village_points" if (vp_area == i).any() else "none")
             continue

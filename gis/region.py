@@ -19,9 +19,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .defaults import CIRCLES, EBIKE_KMH, MAX_SNAP_M, MODES, WALK_KMH
 from .errors import InputError, InputProblem
 from .io import Column, check_file, read_points, read_table, read_toml, validate_table
-from .network import MODES, RoadNetwork, Speeds
+from .network import RoadNetwork, Speeds
 from .schema import DATUMS, normalise_datum
 
 __all__ = ["Circle", "RegionSettings", "SETTINGS_SCHEMA", "Setting", "check_settings", "Region",
@@ -148,7 +149,8 @@ def normalise_enum(value: str, choices: tuple[str, ...]) -> str | None:
 def check_settings(data: dict[str, Any], file: str,
                    schema: dict[str, Any] = SETTINGS_SCHEMA, prefix: str = "") -> list[InputProblem]:
     """Every problem with parsed ``region.toml`` data: unknown keys (with the closest known
-    one), values of the wrong type or out of bounds, tables where a value belongs and back."""
+    one), values of the wrong type or out of bounds, tables where a value belongs and back.
+    """
     problems: list[InputProblem] = []
     for key, value in data.items():
         path = f"{prefix}{key}"
@@ -178,10 +180,10 @@ class RegionSettings:
 
     name: str = "region"
     circles: dict[str, Circle] = field(default_factory=lambda: {
-        "urban": Circle(15, "walk"), "rural": Circle(30, "ebike")})
+        k: Circle(m, mode) for k, (m, mode) in CIRCLES.items()})
     speeds: Speeds = Speeds()
     datum: str = "wgs84"
-    max_snap_m: float = 1000.0
+    max_snap_m: float = MAX_SNAP_M
     population_note: str = ""
     population_is_proxy: bool = False
     attribution: str = "© OpenStreetMap contributors, ODbL 1.0"
@@ -228,10 +230,10 @@ class RegionSettings:
                                        str(normalise_enum(v["mode"], MODES)))
                              for k, v in circles_in.items()}
         sp = data.get("speeds", {})
-        kw["speeds"] = Speeds(float(sp.get("walk_kmh", 4.5)), float(sp.get("ebike_kmh", 15.0)),
+        kw["speeds"] = Speeds(float(sp.get("walk_kmh", WALK_KMH)), float(sp.get("ebike_kmh", EBIKE_KMH)),
                               float(sp.get("drive_factor", 1.0)))
         kw["datum"] = normalise_datum(coords.get("datum", coords.get("crs", "wgs84")))
-        kw["max_snap_m"] = float(data.get("network", {}).get("max_snap_m", 1000.0))
+        kw["max_snap_m"] = float(data.get("network", {}).get("max_snap_m", MAX_SNAP_M))
         pop = data.get("population", {})
         kw["population_note"] = pop.get("note", "")
         kw["population_is_proxy"] = pop.get("proxy", False)

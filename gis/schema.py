@@ -349,7 +349,8 @@ def _lonlat(c: TableCheck, col: Column, df: pd.DataFrame, datum: str | None,
 
 def _canonical_columns(df: pd.DataFrame, columns: Iterable[Column]) -> pd.DataFrame:
     """Header clean-up before validation: stripped names, then the Chinese/English column
-    aliases and kind labels of :mod:`gis.aliases` (名称/经度/邮政网点 … → name/lon/post_office)."""
+    aliases and kind labels of :mod:`gis.aliases` (名称/经度/邮政网点 … → name/lon/post_office).
+    """
     df = df.copy()
     df.columns = [str(h).strip() for h in df.columns]
     return normalise_table(df)

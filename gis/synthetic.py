@@ -19,8 +19,8 @@ def grid_network(n_nodes: int, *, seed: int = 0, spacing_m: float = 80.0,
     """A connected-ish jittered grid of about ``n_nodes`` nodes near (lon0, lat0)."""
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n_nodes)))
-    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
+    gi, gj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    ii, jj = gi.ravel(), gj.ravel()
     x = jj * spacing_m + rng.normal(0, spacing_m * 0.15, side * side)
     y = ii * spacing_m + rng.normal(0, spacing_m * 0.15, side * side)
     idx = np.arange(side * side).reshape(side, side)

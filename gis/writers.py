@@ -43,6 +43,6 @@ def write_coverage(result: CoverageResult, region: Region, folder: str | os.Path
     }
     areas = region.areas[["id", "name", "urban", "geometry"]].merge(
         result.areas.drop(columns=["name", "urban"]), left_on="id", right_on="area_id")
-    files["gpkg"] = write_gpkg({"points": pts[POINT_COLUMNS + ["geometry"]],
+    files["gpkg"] = write_gpkg({"points": pts[[*POINT_COLUMNS, "geometry"]],
                                 "areas": areas, "outlets": region.outlets}, d / "coverage.gpkg")
     return files

@@ -15,6 +15,7 @@ import shapely
 from gis.circles import ServiceCircles
 from gis.coords import wgs84_to_gcj02
 from gis.coverage import CoverageResult
+from gis.crs import simplify_lonlat
 from gis.errors import InputError, InputProblem
 from gis.region import Region
 
@@ -228,7 +229,7 @@ def chain_segments(a: np.ndarray, b: np.ndarray, lon: np.ndarray,
     return lines
 
 
-def roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
+def roads_layer(region: Region, simplify_m: float) -> gpd.GeoDataFrame:
     """The region's roads as chained, simplified lines (major = drivable)."""
     net = region.network
     rows = []
@@ -245,8 +246,8 @@ def roads_layer(region: Region, simplify_deg: float) -> gpd.GeoDataFrame:
             continue
         a, b = key // net.n_nodes, key % net.n_nodes
         parts = chain_segments(a, b, net.lon, net.lat)
-        if simplify_deg > 0:
-            parts = shapely.simplify(parts, simplify_deg)
+        if simplify_m > 0:
+            parts = simplify_lonlat(parts, simplify_m, preserve_topology=False, crs=net.crs)
         rows.append(gpd.GeoDataFrame({"major": np.full(len(parts), major)},
                                      geometry=parts, crs=4326))
     if not rows:
@@ -282,12 +283,12 @@ def encode_polylines(lines: np.ndarray) -> list[str]:
     return [flat[e - n:e] for e, n in zip(ends.tolist(), per_line.tolist(), strict=True)]
 
 
-def transform(gdf: gpd.GeoDataFrame, *, gcj02: bool, simplify_deg: float = 0.0,
+def transform(gdf: gpd.GeoDataFrame, *, gcj02: bool, simplify_m: float = 0.0,
                digits: int = 5) -> gpd.GeoDataFrame:
     """Simplify, shift to GCJ-02 when the tiles need it, and round to ~1 m."""
     geoms = gdf.geometry.values
-    if simplify_deg > 0:
-        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
+    if simplify_m > 0:  # in metres, by gis (maps computes nothing)
+        geoms = simplify_lonlat(geoms, simplify_m, preserve_topology=True)
 
     def f(xy: np.ndarray) -> np.ndarray:
         if gcj02 and len(xy):

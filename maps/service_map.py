@@ -332,7 +332,6 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     lang = options.lang
     tiles = tile_choice(options.tiles, lang=lang, key=options.tianditu_key)
     gcj = tiles.gcj02
-    deg = options.simplify_m / 111_320.0
     layers: dict[str, gpd.GeoDataFrame] = {
         "outlets": outlets_layer(region, circles, lang),
         "circles": circles.outlets[["outlet_id", "kind", "minutes", "mode", "population",
@@ -346,7 +345,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     if prop is not None:
         layers["proposals"] = prop
     if options.tiles == "none":
-        layers["roads"] = roads_layer(region, deg / 2)
+        layers["roads"] = roads_layer(region, options.simplify_m / 2)
 
     w, s, e, n = region.bbox()
     if gcj:
@@ -374,7 +373,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
 
     def add(key: str, js: dict[str, str], *, simplify: float = 0.0, show: bool = True,
             control: bool = True, interactive: bool = True) -> folium.GeoJson:
-        gdf = transform(layers[key], gcj02=gcj, simplify_deg=deg * simplify)
+        gdf = transform(layers[key], gcj02=gcj, simplify_m=options.simplify_m * simplify)
         layer = _GeoLayer(to_geojson(gdf, LAYER_FIELDS[key]), name=text(key, lang), js=js,
                           show=show, control=control, interactive=interactive)
         layer.add_to(m)

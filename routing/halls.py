@@ -14,6 +14,8 @@ A hall with blank hours is unconstrained (hours unknown, not closed).
 
 from __future__ import annotations
 
+import itertools
+
 import datetime as dt
 import logging
 from dataclasses import replace
@@ -199,6 +201,6 @@ def constrain_hall_stops(p: RoutingProblem, manager, tdim) -> None:
         lo = max(int(ivs[0][0]), int(p.windows[node, 0]))
         hi = min(int(ivs[-1][1]), int(p.windows[node, 1]))
         cumul.SetRange(lo, hi)
-        for (_, b), (a, _) in zip(ivs, ivs[1:], strict=False):
+        for (_, b), (a, _) in itertools.pairwise(ivs):
             if a - 1 >= b + 1:
                 cumul.RemoveInterval(int(b) + 1, int(a) - 1)

@@ -11,25 +11,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from gis.defaults import FALLBACK_KMH
 
 __all__ = ["NetworkLike", "network_matrices", "haversine_matrices", "haversine_m", "SPEEDS_KMH"]
 
 log = logging.getLogger(__name__)
 
-#: Default speeds (km/h) for the network-free fallback.
-SPEEDS_KMH = {"walk": 4.5, "ebike": 15.0, "drive": 25.0}
+#: Default speeds (km/h) for the network-free fallback (:data:`gis.defaults.FALLBACK_KMH`).
+SPEEDS_KMH: dict[str, float] = dict(FALLBACK_KMH)
 EARTH_M = 6_371_008.8
 
 
 class NetworkLike(Protocol):
     """What the adapter needs from ``gis.network.RoadNetwork``."""
 
-    def snap(self, lon, lat, *, mode: str): ...  # noqa: D102
+    def snap(self, lon: np.ndarray, lat: np.ndarray, *, mode: str) -> Any:  # noqa: D102
+        ...
 
-    def matrix(self, origins, destinations, *, mode: str) -> np.ndarray: ...  # noqa: D102
+    def matrix(self, origins: np.ndarray, destinations: np.ndarray, *,  # noqa: D102
+               mode: str) -> np.ndarray: ...
 
 
 def network_matrices(network: NetworkLike, lonlat: np.ndarray, modes: Iterable[str]

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gis.defaults import MODES
 from gis.io import Column, TableCheck, check_table, format_time_of_day, parse_time_of_day
 from gis.io import read_table as read_table
 
@@ -41,7 +42,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 KINDS = ("pickup_delivery", "pickup_to_hall", "hall_to_home", "home_visit")
-MODES = ("walk", "ebike", "drive")
 #: Skill vocabulary (帮办代办 service lines); callers may extend it.
 KNOWN_SKILLS = frozenset({
     "工程建设", "不动产", "社保", "医保", "户籍", "公积金", "民政", "税务", "市场监管", "残联",

@@ -1,5 +1,6 @@
 """Siting new outlets: candidate sites, network cover sets, location models (OR-Tools) and
-what planners get from them (ranked sites, before/after per area, a coverage curve)."""
+what planners get from them (ranked sites, before/after per area, a coverage curve).
+"""
 
 from . import candidates as candidates
 from . import coversets as coversets

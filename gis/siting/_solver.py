@@ -1,5 +1,6 @@
 """OR-Tools backends shared by the siting models: a pywraplp MIP wrapper, CP-SAT solve,
-integer scaling, and the common result assembly."""
+integer scaling, and the common result assembly.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ class _Mip:
     def solve_timed(self, t0: float, x: list) -> tuple[str, float, float, np.ndarray,
                                                        float, float]:
         """:meth:`solve`, plus the open mask of ``x`` (read at 0.5, never ``> 0``), the build
-        time since ``t0`` and the solve time."""
+        time since ``t0`` and the solve time.
+        """
         build_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         status, obj, bound = self.solve()

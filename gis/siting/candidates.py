@@ -1,5 +1,6 @@
 """Candidate sites: existing places of chosen kinds, optionally a regular grid of network
-nodes, each with a cost; existing outlets are required unless re-planning from scratch."""
+nodes, each with a cost; existing outlets are required unless re-planning from scratch.
+"""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ demand point's own circle, as a sparse matrix of door-to-door seconds.
 
 People travel to the outlet, so Dijkstra runs from the candidates on the transposed graph.
 Door-to-door time = the demand point's access leg + network time + the candidate's egress leg;
-a pair covers when it is within the demand point's own threshold (judged, like
-:mod:`gis.coverage`, on minutes rounded to two decimals).
+a pair covers when it is within the demand point's own circle by the one rule of
+:mod:`gis.rules` (the same rule :mod:`gis.coverage` and :mod:`gis.circles` ask).
 
 Speed comes from settling fewer nodes and from using every core:
 
@@ -24,19 +24,24 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-__all__ = ["CoverSets", "cover_matrix", "cover_matrix_plain", "network_cover_sets"]
+from .._zorder import zorder_key
+
+if TYPE_CHECKING:
+    from ..network import RoadNetwork
+from ..rules import search_limit_s, snapped, within_circle
+
+__all__ = ["CoverSets", "ModeStats", "cover_matrix", "cover_matrix_plain",
+           "network_cover_sets"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds of slack so that "within" matches minutes rounded to two decimals (0.005 min).
-ROUND_SLACK_S = 0.3
-
-_SHARED: dict = {}
+_SHARED: dict[str, Any] = {}
 
 
 _EPS = 1e-7
@@ -73,7 +78,21 @@ def _reweight(graph_t: sp.csr_matrix, tnodes: np.ndarray, toffset: np.ndarray,
     return out, h
 
 
-def _run_chunk(args: tuple[np.ndarray, np.ndarray, float]) -> tuple[np.ndarray, ...]:
+class _Chunk(NamedTuple):
+    """One batch of unique source nodes for one Dijkstra call."""
+
+    nodes: np.ndarray
+    """Source nodes."""
+    min_off: np.ndarray
+    """Each node's smallest egress offset (seconds)."""
+    limit: float
+    """The search limit (seconds, reduced costs)."""
+    sel: np.ndarray
+    """Positions of the nodes among the live source nodes."""
+
+
+def _run_chunk(args: tuple[np.ndarray, np.ndarray, float]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dijkstra from one chunk of unique source nodes; return (source, target, seconds)."""
     nodes, min_off, limit = args
     g, tnodes, tbudget, pot = (_SHARED["g"], _SHARED["tnodes"], _SHARED["tbudget"],
@@ -85,26 +104,15 @@ def _run_chunk(args: tuple[np.ndarray, np.ndarray, float]) -> tuple[np.ndarray, 
     return a.astype(np.int64), b.astype(np.int64), d[a, b]
 
 
-def _zorder(xy: np.ndarray) -> np.ndarray:
-    """Morton (Z-order) key of points: nearby points get nearby keys."""
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    q = ((xy - lo) / np.maximum(hi - lo, 1e-9) * 65535).astype(np.uint64)
-    key = np.zeros(len(xy), dtype=np.uint64)
-    for bit in range(16):
-        for dim in range(2):
-            key |= ((q[:, dim] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + dim)
-    return key
-
-
 def _chunks(nodes: np.ndarray, min_off: np.ndarray, limit_of: np.ndarray, size: int,
-            key: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
+            key: np.ndarray | None = None) -> list[_Chunk]:
     # nearby sources share a chunk (small union of reach) when positions are known,
     # else similar limits do
     order = np.argsort(limit_of if key is None else key, kind="stable")
     out = []
     for s in range(0, len(order), size):
         sel = order[s:s + size]
-        out.append((nodes[sel], min_off[sel], float(limit_of[sel].max()), sel))
+        out.append(_Chunk(nodes[sel], min_off[sel], float(limit_of[sel].max()), sel))
     return out
 
 
@@ -169,7 +177,11 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
         pot = np.zeros(graph_t.shape[0])
     limit_of = bmax - smin - pot[snodes]
     live = np.isfinite(limit_of) & (limit_of >= 0)
-    key = None if node_xy is None else _zorder(np.asarray(node_xy, float)[snodes[live]])
+    if node_xy is None:
+        key = None
+    else:
+        xy = np.asarray(node_xy, float)[snodes[live]]
+        key = zorder_key(xy[:, 0], xy[:, 1])
     chunks = _chunks(snodes[live], smin[live], limit_of[live], chunk_size, key)
     live_idx = np.flatnonzero(live)
     if not chunks:  # no candidate any demand point can reach within budget
@@ -179,7 +191,7 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
         workers = 1 if small else min(2, len(os.sched_getaffinity(0)))
     n_workers = max(1, min(workers, len(chunks)))
     t0 = time.perf_counter()
-    tasks = [(c[0], c[1], c[2]) for c in chunks]
+    tasks = [(c.nodes, c.min_off, c.limit) for c in chunks]
     if n_workers == 1:
         _init_worker(graph_t, tnodes, tmax, pot)
         results = [_run_chunk(t) for t in tasks]
@@ -192,7 +204,7 @@ def cover_matrix(graph_t: sp.csr_matrix, source_nodes: np.ndarray, source_offset
     log.debug("cover_matrix: %d unique sources, %d chunks, %d workers, %.2f s",
               len(snodes), len(chunks), n_workers, time.perf_counter() - t0)
     # node pairs -> (unique source node, unique target node, seconds)
-    sa = np.concatenate([live_idx[c[3]][r[0]] for c, r in zip(chunks, results, strict=True)])
+    sa = np.concatenate([live_idx[c.sel][r[0]] for c, r in zip(chunks, results, strict=True)])
     tb = np.concatenate([r[1] for r in results])
     dd = np.concatenate([r[2] for r in results])
     # expand node pairs to (target, source) pairs
@@ -243,6 +255,14 @@ def cover_matrix_plain(graph_t: sp.csr_matrix, source_nodes: np.ndarray,
     return sp.csr_array(coo)
 
 
+class ModeStats(TypedDict):
+    """What the cover-set search did for one mode."""
+
+    demand: int
+    pairs: int
+    seconds: float
+
+
 @dataclass(frozen=True)
 class CoverSets:
     """Door-to-door seconds for every covering (demand, candidate) pair.
@@ -259,6 +279,8 @@ class CoverSets:
         Demand points within ``max_snap_m`` of their mode's network.
     seconds
         Wall time spent.
+    stats
+        Per mode: demand points, covering pairs found, seconds spent.
     """
 
     times: sp.csr_array
@@ -266,7 +288,7 @@ class CoverSets:
     mode: np.ndarray
     reachable: np.ndarray
     seconds: float
-    stats: dict = field(default_factory=dict)
+    stats: dict[str, ModeStats] = field(default_factory=dict)
 
     @property
     def cover(self) -> sp.csr_array:
@@ -274,7 +296,7 @@ class CoverSets:
         return self.times
 
 
-def network_cover_sets(network, demand_lon: np.ndarray, demand_lat: np.ndarray,
+def network_cover_sets(network: RoadNetwork, demand_lon: np.ndarray, demand_lat: np.ndarray,
                        demand_minutes: np.ndarray, demand_mode: np.ndarray,
                        candidate_lon: np.ndarray, candidate_lat: np.ndarray, *,
                        max_snap_m: float = 1000.0, chunk_size: int = 32,
@@ -300,25 +322,25 @@ def network_cover_sets(network, demand_lon: np.ndarray, demand_lat: np.ndarray,
     n_d, n_c = len(dlon), len(np.asarray(candidate_lon))
     reachable = np.zeros(n_d, dtype=bool)
     rows, cols, vals = [], [], []
-    stats: dict = {}
+    stats: dict[str, ModeStats] = {}
     for mode in sorted(set(modes.tolist())):
         sel = np.flatnonzero(modes == mode)
         ds = network.snap(dlon[sel], dlat[sel], mode=mode)
-        ok = ds.distance_m <= max_snap_m
+        ok = snapped(ds.distance_m, max_snap_m)
         reachable[sel] = ok
         if n_c == 0 or not ok.any():
             continue
         cs = network.snap(candidate_lon, candidate_lat, mode=mode)
-        budget = np.where(ok, minutes[sel] * 60.0 + ROUND_SLACK_S - ds.access_s, -1.0)
+        budget = np.where(ok, search_limit_s(minutes[sel]) - ds.access_s, -1.0)
         t1 = time.perf_counter()
         m = cover_matrix(network.graph_T(mode), cs.node, cs.access_s, ds.node, budget,
                          chunk_size=chunk_size, workers=workers,
                          node_xy=np.column_stack([network.x, network.y]))
-        stats[mode] = {"demand": len(sel), "pairs": int(m.nnz),
-                       "seconds": round(time.perf_counter() - t1, 3)}
+        stats[mode] = ModeStats(demand=len(sel), pairs=int(m.nnz),
+                                seconds=round(time.perf_counter() - t1, 3))
         coo = m.tocoo()
         total = coo.data + ds.access_s[coo.row]
-        keep = np.round(total / 60.0, 2) <= minutes[sel][coo.row]
+        keep = within_circle(total, minutes[sel][coo.row])
         rows.append(sel[coo.row[keep]])
         cols.append(coo.col[keep])
         vals.append(total[keep])

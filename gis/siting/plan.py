@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from gis.coverage import coverage_of_region
+from gis.crs import BBox, pad_bbox
 from gis.errors import InputError, InputProblem
 from gis.region import Region, load_outlets
+from gis.rules import point_circles, point_is_urban
 
 from .candidates import CostTable, build_candidates, grid_candidates
 from .coversets import network_cover_sets
@@ -61,15 +63,8 @@ class SitingPlan:
 
 
 def _demand_circles(region: Region) -> tuple[np.ndarray, np.ndarray]:
-    pos = pd.Index(region.areas["id"]).get_indexer(region.demand["area_id"])
-    urban = region.areas["urban"].to_numpy(dtype=bool)[pos]
-    minutes = np.empty(len(pos))
-    modes = np.empty(len(pos), dtype=object)
-    for kind, circle in region.settings.circles.items():
-        sel = urban if kind == "urban" else ~urban
-        minutes[sel] = circle.minutes
-        modes[sel] = circle.mode
-    return minutes, modes
+    """Each demand point's circle (minutes, mode), by the one rule of :mod:`gis.rules`."""
+    return point_circles(point_is_urban(region.demand, region.areas), region.settings.circles)
 
 
 def _check(add, budget, target, model) -> None:
@@ -165,8 +160,10 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
         if model == "mclp":
             result = solve_mclp(problem, p=add, budget=budget, params=params)
         elif model == "setcover":
+            assert target is not None  # _check: setcover needs a target
             result = solve_set_cover(problem, target=target, params=params)
         else:
+            assert add is not None  # _check: pmedian needs --add
             result = solve_pmedian(problem, p=add, penalty_s=2 * 60 * float(minutes.max()),
                                    params=params)
     except InfeasibleTargetError as exc:
@@ -194,10 +191,12 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
                       before, after, secs)
 
 
-def _bbox(region: Region) -> tuple[float, float, float, float]:
-    w, s, e, n = region.bbox()
-    pad = 0.02
-    return (w - pad, s - pad, e + pad, n + pad)
+#: Candidate sites further than this outside the road network's extent are not read.
+CANDIDATE_PAD_M = 2_000.0
+
+
+def _bbox(region: Region) -> BBox:
+    return pad_bbox(region.bbox(), CANDIDATE_PAD_M, crs=region.network.crs)
 
 
 def _areas(region: Region, cands: pd.DataFrame, result: SitingResult):

@@ -1,5 +1,6 @@
 """What planners get from a siting result: sites ranked by what each adds, coverage before
-and after per area, and a coverage-against-sites curve."""
+and after per area, and a coverage-against-sites curve.
+"""
 
 from __future__ import annotations
 
