@@ -124,7 +124,7 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
     snap_m = np.full(n, np.nan)
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
-    per_mode: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # one Dijkstra per mode in use
+    per_mode: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # one Dijkstra per mode in use
     for kind, circle in settings.circles.items():
         sel = np.flatnonzero(urban if kind == "urban" else ~urban)
         if len(sel) == 0 or len(outlets) == 0:

@@ -16,9 +16,8 @@ of the first of Monday–Friday that has any. Blank hours are *unknown*, never "
 
 from __future__ import annotations
 
-import itertools
-
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence

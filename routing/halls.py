@@ -14,9 +14,8 @@ A hall with blank hours is unconstrained (hours unknown, not closed).
 
 from __future__ import annotations
 
-import itertools
-
 import datetime as dt
+import itertools
 import logging
 from dataclasses import replace
 
