@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from functools import lru_cache
 
-import chinese_calendar as _cc  # type: ignore[import-untyped]  # no stubs, no py.typed
+import chinese_calendar as _cc
 from chinese_calendar import constants as _const
 
 from .errors import BianminError
