@@ -23,7 +23,8 @@ app = typer.Typer(
 )
 
 #: Command modules; each has ``register(app)``.
-COMMANDS = ("cmd_coverage", "cmd_region", "cmd_site", "cmd_map", "cmd_routes", "cmd_demo")
+COMMANDS = ("cmd_coverage", "cmd_region", "cmd_site", "cmd_map", "cmd_routes", "cmd_demo",
+            "cmd_delegate")
 
 
 @app.callback()
