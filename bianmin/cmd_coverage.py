@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.table import Table
 
 from gis.coverage import CoverageResult, coverage_of_region
 from gis.io import write_csv, write_gpkg
+from gis.items import ItemCoverage, item_coverage_of_region, write_item_coverage
 from gis.region import Region, load_region
 
 from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
@@ -17,12 +19,16 @@ POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "thres
                  "covered", "reachable", "outlet_id"]
 
 
+def _extra(pts) -> list[str]:
+    return ["weighted_coverage"] if "weighted_coverage" in pts else []
+
+
 def write_coverage(result: CoverageResult, region: Region, out_dir: Path) -> dict[str, Path]:
     """Write points.csv, areas.csv and coverage.gpkg under ``out_dir/coverage``."""
     d = out_dir / "coverage"
     pts = result.points
     files = {
-        "points": write_csv(pts[POINT_COLUMNS], d / "points.csv"),
+        "points": write_csv(pts[POINT_COLUMNS + _extra(pts)], d / "points.csv"),
         "areas": write_csv(result.areas, d / "areas.csv"),
     }
     areas = region.areas[["id", "name", "urban", "geometry"]].merge(
@@ -54,6 +60,19 @@ def print_area_table(result: CoverageResult, region: Region) -> None:
     out.print(result.summary(), highlight=False)
 
 
+def print_worst_items(items: ItemCoverage) -> None:
+    """The ten worst-covered items and the request-weighted figure."""
+    t = Table(title="覆盖最差的事项 Worst-covered items")
+    t.add_column("事项\nItem", no_wrap=True, overflow="ellipsis", max_width=22)
+    for col in ("网点\nOutlets", "覆盖率\nRate", "权重\nWeight"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in items.worst(10).itertuples():
+        t.add_row(f"{r.item_id} {r.item_name}", str(r.outlets), f"{r.coverage_rate:.1%}",
+                  f"{r.weight:g}")
+    out.print(t)
+    out.print(items.summary(), highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `coverage` command."""
 
@@ -75,8 +94,15 @@ def register(app: typer.Typer) -> None:
                 reg = load_region(region, demand_path=population)
             with step("Computing coverage …", show=not quiet):
                 result = coverage_of_region(reg)
+            items = item_coverage_of_region(reg, base=result)  # None without a catalogue
+            if items is not None:
+                result.points["weighted_coverage"] = np.round(items.point_weighted, 4)
             files = write_coverage(result, reg, out_dir)
+            if items is not None:
+                files.update(write_item_coverage(items, reg.areas, out_dir))
         if not quiet:
             print_area_table(result, reg)
+            if items is not None:
+                print_worst_items(items)
             for f in files.values():
                 out.print(f"wrote {f}", highlight=False)

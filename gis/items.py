@@ -294,11 +294,13 @@ def item_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gpd.G
     searches = 0
     for s in range(n_sets):
         m = masks[:, s]
+        if not m.any():  # an item nobody handles: nobody is covered, no time
+            continue
         if base is not None and m.all():
             res = base
         else:
             res = compute_coverage(network, settings, outlets[m], demand, areas)
-            searches += int(m.any())
+            searches += 1
         set_cov[:, s] = res.points["covered"].to_numpy(dtype=bool)
         set_min[:, s] = res.points["minutes"].to_numpy(dtype=float)
     cat = items.catalogue
