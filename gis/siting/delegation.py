@@ -160,13 +160,15 @@ class _Group:
         s, x, card = self._mip
         card.SetUb(float(k))
         order = self._greedy[1][:k]
-        s.SetHint(x, [1.0 if c in set(order) else 0.0 for c in range(len(x))])
         mp = pywraplp.MPSolverParameters()
         mp.SetDoubleParam(mp.RELATIVE_MIP_GAP, 1e-9)
         status = s.Solve(mp)
         self.mips += 1
         if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            raise SolverError(f"max-coverage MIP failed (status {status})")
+            log.warning("max-coverage MIP stopped without a solution (status %s); "
+                        "keeping the greedy set with its bound", status)
+            self.exact[k] = (g, self.upper(k), list(order))
+            return
         obj = s.Objective().Value()
         bound = obj if status == pywraplp.Solver.OPTIMAL else s.Objective().BestBound()
         chosen = [c for c in range(len(x)) if x[c].solution_value() > 0.5]
