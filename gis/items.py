@@ -18,6 +18,7 @@ import difflib
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .coverage import CoverageResult, compute_coverage, grouped_weighted_quantile, weighted_quantile
+from .coverage import CoverageResult, grouped_weighted_quantile, weighted_quantile
 from .errors import InputError, InputProblem
 from .io import Column, read_table, validate_table
 from .network import RoadNetwork
@@ -280,29 +281,30 @@ class ItemCoverage:
 
 def item_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gpd.GeoDataFrame,
                   demand: gpd.GeoDataFrame, areas: pd.DataFrame, items: ItemTable, *,
-                  base: CoverageResult | None = None) -> ItemCoverage:
+                  base: CoverageResult | None = None, workers: int = 2) -> ItemCoverage:
     """Coverage of every catalogue item: one search per distinct outlet set.
 
     ``base`` (the all-outlet coverage, when already computed) is reused for items every
-    outlet handles.
+    outlet handles. ``workers`` threads run the searches (the compiled search releases the
+    GIL).
     """
     masks, item_set = items.outlet_sets()
     n_sets = masks.shape[1]
     pop = demand["population"].to_numpy(dtype=float)
     set_cov = np.zeros((len(demand), n_sets), dtype=bool)
     set_min = np.full((len(demand), n_sets), np.nan)
-    searches = 0
+    todo = []
     for s in range(n_sets):
         m = masks[:, s]
         if not m.any():  # an item nobody handles: nobody is covered, no time
             continue
         if base is not None and m.all():
-            res = base
+            set_cov[:, s] = base.points["covered"].to_numpy(dtype=bool)
+            set_min[:, s] = base.points["minutes"].to_numpy(dtype=float)
         else:
-            res = compute_coverage(network, settings, outlets[m], demand, areas)
-            searches += 1
-        set_cov[:, s] = res.points["covered"].to_numpy(dtype=bool)
-        set_min[:, s] = res.points["minutes"].to_numpy(dtype=float)
+            todo.append(s)
+    searches = _subset_minutes(network, settings, outlets, demand, areas, masks, todo,
+                               set_cov, set_min, workers)
     cat = items.catalogue
     area_ids = areas["id"].to_numpy()
     codes = pd.Index(area_ids).get_indexer(demand["area_id"])
@@ -354,6 +356,61 @@ def item_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gpd.G
     return ItemCoverage(table=table, items=per_item, matrix=matrix, weighted=weighted,
                         point_weighted=point_w, set_covered=set_cov, item_set=item_set,
                         total=total)
+
+
+def _subset_minutes(network: RoadNetwork, settings: RegionSettings, outlets: gpd.GeoDataFrame,
+                    demand: gpd.GeoDataFrame, areas: pd.DataFrame, masks: np.ndarray,
+                    todo: list[int], set_cov: np.ndarray, set_min: np.ndarray,
+                    workers: int) -> int:
+    """Minutes and covered flags for the outlet subsets ``masks[:, todo]``, in place.
+
+    The rule of :func:`gis.coverage.compute_coverage` (access leg + network time from the
+    outlet's own egress offset; minutes rounded to 0.01; points beyond ``max_snap_m``
+    unreachable), with outlets and demand snapped once for all subsets: one search per subset
+    and mode. ``tests/test_items.py`` and the benchmark check it equals ``compute_coverage``.
+    """
+    if not todo:
+        return 0
+    pos = pd.Index(areas["id"]).get_indexer(demand["area_id"])
+    urban = areas["urban"].to_numpy(dtype=bool)[pos]
+    olon, olat = outlets["lon"].to_numpy(), outlets["lat"].to_numpy()
+    dlon, dlat = demand["lon"].to_numpy(), demand["lat"].to_numpy()
+    jobs = []
+    snaps: dict[str, tuple] = {}
+    for kind, circle in settings.circles.items():
+        sel = np.flatnonzero(urban if kind == "urban" else ~urban)
+        if len(sel) == 0:
+            continue
+        if circle.mode not in snaps:
+            snaps[circle.mode] = network.snap(olon, olat, mode=circle.mode)
+        dsnap = network.snap(dlon[sel], dlat[sel], mode=circle.mode)
+        far = dsnap.distance_m > settings.max_snap_m
+        jobs.append((circle, sel, dsnap, far))
+    modes = sorted({c.mode for c, *_ in jobs})
+    for mode in modes:  # build the reversed adjacency once, before the threads share it
+        network.adjacency_T(mode)
+
+    def one(task: tuple[int, str]) -> tuple[int, str, np.ndarray]:
+        s, mode = task
+        m = masks[:, s]
+        osnap = snaps[mode]
+        node_s, _ = network.times_to_nearest(osnap.node[m], mode=mode,
+                                             offsets_s=osnap.access_s[m])
+        return s, mode, node_s
+
+    tasks = [(s, mode) for s in todo for mode in modes]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
+        results = list(pool.map(one, tasks))
+    for s, mode, node_s in results:
+        for circle, sel, dsnap, far in jobs:
+            if circle.mode != mode:
+                continue
+            t = dsnap.access_s + node_s[dsnap.node]
+            t[far] = np.inf
+            minutes = np.round(np.where(np.isfinite(t), t / 60.0, np.nan), 2)
+            set_min[sel, s] = minutes
+            set_cov[sel, s] = np.isfinite(t) & (minutes <= circle.minutes)
+    return len(tasks)
 
 
 def item_coverage_of_region(region: Region, base: CoverageResult | None = None,

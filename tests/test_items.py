@@ -129,6 +129,15 @@ def test_item_never_exceeds_all_outlets(seed):
     assert (got["covered_population"].to_numpy()
             <= allc.loc[got.index, "covered_population"].to_numpy() + 1e-9).all()
     assert (ic.items["covered_population"] > 0).any()  # the property is not vacuous
+    # and each item equals the plain coverage run on its own outlets (both circles, two modes)
+    for j, item in enumerate(cat["id"]):
+        if not handles[:, j].any():
+            continue
+        one = compute_coverage(net, settings, outlets[handles[:, j]], demand, areas)
+        mine = ic.table[ic.table["item_id"] == item].set_index("area_id")
+        ref = one.areas.set_index("area_id").loc[mine.index]
+        np.testing.assert_allclose(mine["covered_population"], ref["covered_population"])
+        np.testing.assert_allclose(mine["median_minutes"], ref["median_minutes"])
 
 
 def write(tmp_path, name, text):
