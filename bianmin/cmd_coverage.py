@@ -7,11 +7,12 @@ from pathlib import Path
 import typer
 
 from gis.coverage import coverage_of_region
+from gis.items import item_coverage_of_region
 from gis.region import load_region
 from gis.writers import write_coverage
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, final_path, out, output, step, user_errors
-from .display import print_area_table
+from .display import print_area_table, print_worst_items
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +29,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Time from every resident to the nearest outlet; who is inside their circle.
 
-        Writes OUT/coverage/points.csv, areas.csv and coverage.gpkg.
+        Writes OUT/coverage/points.csv, areas.csv and coverage.gpkg (and items.csv,
+        items_matrix.csv when the region has a service-item catalogue).
         """
         with user_errors():
             check_out(out_dir)
@@ -37,8 +39,11 @@ def register(app: typer.Typer) -> None:
                     reg = load_region(region, demand_path=population)
                 with step("Computing coverage …", show=not quiet):
                     result = coverage_of_region(reg)
-                files = write_coverage(result, reg, stage / "coverage")
+                    items = item_coverage_of_region(reg, base=result)  # None: no catalogue
+                files = write_coverage(result, reg, stage / "coverage", items=items)
         if not quiet:
             print_area_table(result, reg)
+            if items is not None:
+                print_worst_items(items)
             for f in files.values():
                 out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)

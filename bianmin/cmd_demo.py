@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from gis.circles import circles_of_region
 from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
+from gis.items import item_coverage_of_region
 from gis.region import load_region
 from gis.siting.plan import plan_sites
 from gis.siting.problem import SolveParams as SitingParams
@@ -34,7 +35,7 @@ from .common import (
     parse_date,
     user_errors,
 )
-from .display import print_area_table
+from .display import print_area_table, print_worst_items
 from .index_page import write_index
 
 STEPS = ("区域 region", "覆盖 coverage", "选址 siting", "地图 map", "路线 routes", "索引 index")
@@ -92,7 +93,8 @@ def register(app: typer.Typer) -> None:
                 t = time.perf_counter()
                 bar.update(task, description="coverage")
                 cov = coverage_of_region(reg)
-                cov_files = write_coverage(cov, reg, stage / "coverage")
+                items = item_coverage_of_region(reg, base=cov)  # None without a catalogue
+                cov_files = write_coverage(cov, reg, stage / "coverage", items=items)
                 step_done(STEPS[1], t)
                 t = time.perf_counter()
                 bar.update(task, description=f"choosing {add} new sites")
@@ -115,6 +117,7 @@ def register(app: typer.Typer) -> None:
                 gain = [ln for ln in plan.summary().splitlines()
                         if ln.startswith("region coverage")]
                 summary = [reg.summary(), cov.summary(),
+                           *([items.summary().splitlines()[0]] if items is not None else []),
                            *[f"siting, {add} new sites: {g}" for g in gain],
                            day_plan.summary().splitlines()[0]]
                 index = write_index(stage, title=reg.name, summary_lines=summary)
@@ -122,6 +125,8 @@ def register(app: typer.Typer) -> None:
         if quiet:
             return
         print_area_table(cov, reg)
+        if items is not None:
+            print_worst_items(items)
         out.print(plan.summary(), highlight=False)
         out.print(day_plan.summary(), highlight=False)
         route_dir = out_dir / "routes"

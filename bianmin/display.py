@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from gis.coverage import CoverageResult
+from gis.items import ItemCoverage
 from gis.region import Region
 
 from .common import out
@@ -30,3 +31,16 @@ def print_area_table(result: CoverageResult, region: Region) -> None:
         out.print("[yellow]Population is a PROXY built from OSM, not census data.[/yellow] "
                   f"{region.settings.population_note}", highlight=False)
     out.print(result.summary(), highlight=False)
+
+
+def print_worst_items(items: ItemCoverage) -> None:
+    """The ten worst-covered items and the request-weighted figure."""
+    t = Table(title="覆盖最差的事项 Worst-covered items")
+    t.add_column("事项\nItem", no_wrap=True, overflow="ellipsis", max_width=22)
+    for col in ("网点\nOutlets", "覆盖率\nRate", "权重\nWeight"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in items.worst(10).itertuples():
+        t.add_row(f"{r.item_id} {r.item_name}", str(r.outlets), f"{r.coverage_rate:.1%}",
+                  f"{r.weight:g}")
+    out.print(t)
+    out.print(items.summary(), highlight=False)

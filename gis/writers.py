@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from .coverage import CoverageResult
 from .io import write_csv, write_gpkg
+from .items import ItemCoverage, write_item_coverage
 from .region import Region
 
 __all__ = ["POINT_COLUMNS", "write_coverage"]
@@ -17,9 +20,12 @@ POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "thres
                  "unreachable_detail"]
 
 
-def write_coverage(result: CoverageResult, region: Region, folder: str | os.PathLike
-                   ) -> dict[str, Path]:
+def write_coverage(result: CoverageResult, region: Region, folder: str | os.PathLike,
+                   *, items: ItemCoverage | None = None) -> dict[str, Path]:
     """Write ``points.csv``, ``areas.csv`` and ``coverage.gpkg`` into ``folder`` (created).
+
+    With the region's item coverage (``items``), ``points.csv`` gains ``weighted_coverage``
+    and ``items.csv``, ``items_matrix.csv`` and an ``items`` layer are written too.
 
     Parameters
     ----------
@@ -27,6 +33,8 @@ def write_coverage(result: CoverageResult, region: Region, folder: str | os.Path
         Coverage of the region.
     region
         The region (areas' geometry, outlets).
+    items
+        Coverage per service item (:func:`gis.items.item_coverage_of_region`), or ``None``.
     folder
         Destination folder; usually a staging folder (see :mod:`gis.outdir`).
 
@@ -37,12 +45,18 @@ def write_coverage(result: CoverageResult, region: Region, folder: str | os.Path
     """
     d = Path(folder)
     pts = result.points
+    cols = list(POINT_COLUMNS)
+    if items is not None:
+        pts = pts.assign(weighted_coverage=np.round(items.point_weighted, 4))
+        cols.append("weighted_coverage")
     files = {
-        "points": write_csv(pts[POINT_COLUMNS], d / "points.csv"),
+        "points": write_csv(pts[cols], d / "points.csv"),
         "areas": write_csv(result.areas, d / "areas.csv"),
     }
     areas = region.areas[["id", "name", "urban", "geometry"]].merge(
         result.areas.drop(columns=["name", "urban"]), left_on="id", right_on="area_id")
     files["gpkg"] = write_gpkg({"points": pts[[*POINT_COLUMNS, "geometry"]],
                                 "areas": areas, "outlets": region.outlets}, d / "coverage.gpkg")
+    if items is not None:
+        files.update(write_item_coverage(items, region.areas, d))
     return files
