@@ -98,7 +98,8 @@ class Setting:
 
 
 _CIRCLE = {"minutes": Setting("number", 1, 240), "mode": Setting("enum", choices=MODES)}
-FILE_KEYS = ("roads", "outlets", "candidates", "demand", "areas", "errands", "runners")
+FILE_KEYS = ("roads", "outlets", "candidates", "demand", "areas", "errands", "runners", "items",
+             "outlet_items")
 REQUIRED_FILES = ("roads", "outlets", "demand", "areas")
 #: The keys ``region.toml`` may hold (nested dicts are TOML tables). See docs/region-format.md.
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -361,7 +362,7 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
                                      "population_note": f"from {demand_path}"})
     if outlets_path is not None:
         files["outlets"] = Path(outlets_path)
-    for key in (*REQUIRED_FILES, "candidates", "errands", "runners"):
+    for key in (*REQUIRED_FILES, "candidates", "errands", "runners", "items", "outlet_items"):
         if key in files:
             try:
                 check_file(files[key], what=f"{key} file")

@@ -162,7 +162,7 @@ def test_catalogue_reads(tmp_path):
     ("id,name\nI1,甲\nI2,甲\n", 2, "name", "duplicate name"),
     ("id,name,delegable_to\nI1,甲,post_office;spaceport\n", 1, "delegable_to",
      "unknown outlet kind 'spaceport'"),
-    ("id,name,weight\nI1,甲,-2\n", 1, "weight", "below 0"),
+    ("id,name,weight\nI1,甲,-2\n", 1, "weight", "out of range: expected a number ≥ 0"),
     ("id,name\n", None, None, "no data rows"),
 ])
 def test_catalogue_errors(tmp_path, text, row, column, match):
