@@ -11,7 +11,8 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = ["MODES", "WALK_KMH", "EBIKE_KMH", "DRIVE_FACTOR", "DRIVE_KMH", "DRIVE_KMH_OTHER",
-           "FALLBACK_KMH", "CIRCLES", "CIRCLE_KINDS", "MAX_SNAP_M", "DATUM"]
+           "FALLBACK_KMH", "CIRCLES", "CIRCLE_KINDS", "MAX_SNAP_M", "DATUM",
+           "EXTRA_ROAD_JOIN_M", "DETOUR_FLAG_RATIO", "DETOUR_MIN_M"]
 
 #: Travel modes, in the order tables and maps list them.
 MODES: Final = ("walk", "ebike", "drive")
@@ -43,6 +44,20 @@ CIRCLES: Final = MappingProxyType({"urban": (15.0, "walk"), "rural": (30.0, "ebi
 
 #: Demand points further than this (metres) from their mode's network are unreachable.
 MAX_SNAP_M: Final = 1000.0
+
+#: An end of a local road (``[files] extra_roads``) within this many metres of an OSM node or
+#: road segment is joined to it; ends of local roads this close to each other are merged.
+#: 30 m: a GPS trace or a digitised survey is rarely further off than a road's width plus this.
+EXTRA_ROAD_JOIN_M: Final = 30.0
+
+#: A reachable point whose door-to-door time is more than this many times the straight line to
+#: its outlet (at its mode's speed) is flagged ``long_detour``. Road networks' circuity is
+#: typically 1.2-1.6 (cities) and up to about 2 (mountain valleys); 3x means the roads go the
+#: long way round (a river without a footbridge, a missing path, a one-way maze, a wrong tag).
+DETOUR_FLAG_RATIO: Final = 3.0
+#: ...and only when the straight line is at least this long (metres): on short trips the access
+#: legs dominate and the ratio means little.
+DETOUR_MIN_M: Final = 300.0
 
 #: The coordinate datum input tables are in unless region.toml says otherwise.
 DATUM: Final = "wgs84"

@@ -38,7 +38,7 @@ __all__ = ["Speeds", "Snap", "RoadNetwork", "MODES", "utm_crs", "DRIVE_KMH"]
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 #: An edge list: ``(u, v, seconds, length_m)`` arrays.
 Edges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -248,7 +248,9 @@ class RoadNetwork:
         length = np.empty(m, float)
         maxspeed = np.empty(m, float)
         hw = np.empty(m, dtype=object)
-        tagnames = ("access", "foot", "bicycle", "motor_vehicle", "motorcar")
+        tagnames = ("access", "foot", "bicycle", "motor_vehicle", "motorcar",
+                    "bianmin_walk", "bianmin_ebike", "bianmin_drive")  # local roads' own modes
+        own_kmh = np.full(m, np.nan)
         tags = {t: np.empty(m, dtype=object) for t in tagnames}
         for k, (a, b, d) in enumerate(G.edges(data=True)):
             u[k] = index[a]
@@ -258,6 +260,8 @@ class RoadNetwork:
             hw[k] = _first(d.get("highway"))
             for t in tagnames:
                 tags[t][k] = _first(d.get(t))
+            if "bianmin_speed_kmh" in d:
+                own_kmh[k] = float(d["bianmin_speed_kmh"])
         hw = hw.astype(str)
         tags = {t: a.astype(str) for t, a in tags.items()}
         crs = local_metric_crs(lon, lat)
@@ -265,9 +269,13 @@ class RoadNetwork:
         bad = ~np.isfinite(length)
         length[bad] = np.hypot(x[u[bad]] - x[v[bad]], y[u[bad]] - y[v[bad]])
         masks = _mode_masks(hw, tags)
+        for mode in MODES:  # a local road's walk/ebike/drive column wins over its class
+            own = tags[f"bianmin_{mode}"]
+            masks[mode] = np.where(own == "", masks[mode], own == "yes")
         drive_kmh = np.array([DRIVE_KMH.get(h, DRIVE_KMH_OTHER) for h in hw])
         drive_kmh = np.where(np.isfinite(maxspeed) & (maxspeed > 0),
                              np.minimum(maxspeed, drive_kmh * 1.5), drive_kmh)
+        drive_kmh = np.where(np.isfinite(own_kmh), own_kmh, drive_kmh)
         drive_kmh = drive_kmh * speeds.drive_factor
         edges: dict[str, Edges] = {}
         for mode, kmh in (("walk", speeds.walk_kmh), ("ebike", speeds.ebike_kmh),
@@ -285,10 +293,12 @@ class RoadNetwork:
 
     @classmethod
     def from_osm_file(cls, path: str | os.PathLike, *, speeds: Speeds | None = None,
-                      cache_dir: str | os.PathLike | None = None) -> RoadNetwork:
+                      cache_dir: str | os.PathLike | None = None,
+                      extra_roads: str | os.PathLike | None = None) -> RoadNetwork:
         """Build from an OSM extract (.osm, .osm.bz2, .osm.pbf) or a GraphML file, cached.
 
-        The cache key is the SHA-256 of the file plus the speeds; the cache lives in
+        ``extra_roads``: a file of local roads joined to the OSM ones (:mod:`gis.extra_roads`).
+        The cache key is the SHA-256 of the file(s) plus the speeds; the cache lives in
         ``cache_dir`` (default ``$BIANMIN_CACHE`` or ``~/.cache/bianmin``).
         """
         path = Path(path)
@@ -299,9 +309,17 @@ class RoadNetwork:
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
+        extra = None
+        if extra_roads is not None:
+            from .extra_roads import read_extra_roads
+
+            extra = read_extra_roads(extra_roads)  # checked before any cache is trusted
+            digest.update(b"extra_roads")
+            digest.update(Path(extra_roads).read_bytes())
         digest.update(json.dumps([CACHE_VERSION, speeds.walk_kmh, speeds.ebike_kmh,
                                   speeds.drive_factor]).encode())
-        for src in (Path(__file__), Path(__file__).with_name("osmread.py")):
+        for src in (Path(__file__), Path(__file__).with_name("osmread.py"),
+                    Path(__file__).with_name("extra_roads.py")):
             digest.update(src.read_bytes())  # a change in how networks are built voids the cache
         cache = Path(cache_dir or os.environ.get("BIANMIN_CACHE")
                      or Path.home() / ".cache" / "bianmin")
@@ -325,6 +343,10 @@ class RoadNetwork:
             from .osmread import graph_from_osm_file
 
             G = graph_from_osm_file(path)
+        if extra is not None:
+            from .extra_roads import add_extra_roads
+
+            G = add_extra_roads(G, extra)
         net = cls.from_graph(G, speeds=speeds)
         try:
             net.save(cfile)

@@ -99,7 +99,7 @@ class Setting:
 
 _CIRCLE = {"minutes": Setting("number", 1, 240), "mode": Setting("enum", choices=MODES)}
 FILE_KEYS = ("roads", "outlets", "candidates", "demand", "areas", "errands", "runners", "items",
-             "outlet_items")
+             "outlet_items", "extra_roads")
 REQUIRED_FILES = ("roads", "outlets", "demand", "areas")
 #: The keys ``region.toml`` may hold (nested dicts are TOML tables). See docs/region-format.md.
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -362,7 +362,8 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
                                      "population_note": f"from {demand_path}"})
     if outlets_path is not None:
         files["outlets"] = Path(outlets_path)
-    for key in (*REQUIRED_FILES, "candidates", "errands", "runners", "items", "outlet_items"):
+    for key in (*REQUIRED_FILES, "candidates", "errands", "runners", "items", "outlet_items",
+                "extra_roads"):
         if key in files:
             try:
                 check_file(files[key], what=f"{key} file")
@@ -371,7 +372,7 @@ def load_region(path: str | os.PathLike = "data/chengdu", *,
     if problems:
         raise InputError(problems)
     network = RoadNetwork.from_osm_file(files["roads"], speeds=settings.speeds,
-                                        cache_dir=cache_dir)
+                                        cache_dir=cache_dir, extra_roads=files.get("extra_roads"))
     bbox = _padded((float(network.lon.min()), float(network.lat.min()),
                     float(network.lon.max()), float(network.lat.max())), 2000)
     areas = load_areas(files["areas"])

@@ -7,8 +7,9 @@
 The rule
 --------
 * A demand point has the circle of its kind: ``urban`` or ``rural``. The kind comes from the
-  area the point lies in (``areas.urban``); a per-point flag column in the demand table, when
-  asked for and filled, takes precedence (blank cells fall back to the area).
+  area the point lies in (``areas.urban``); the demand table's own ``urban`` column (or a
+  城乡分类代码, see :mod:`gis.aliases`), where filled, takes precedence: a township's 镇区 and
+  its villages can have different promises. Blank cells fall back to the area.
 * Time = walking access leg + network time + walking egress leg, in seconds.
 * A point is *within* its circle when its minutes, rounded to two decimals as every table shows
   them, are at most the circle's minutes: ``round(t / 60, 2) <= minutes``. At 15 minutes,
@@ -81,7 +82,7 @@ def snapped(distance_m: np.ndarray, max_snap_m: float) -> np.ndarray:
 
 
 def point_is_urban(demand: pd.DataFrame, areas: pd.DataFrame | None, *,
-                   flag_column: str | None = None, file: str = "demand") -> np.ndarray:
+                   flag_column: str | None = "urban", file: str = "demand") -> np.ndarray:
     """Urban (``True``) or rural per demand point.
 
     Parameters
@@ -91,8 +92,9 @@ def point_is_urban(demand: pd.DataFrame, areas: pd.DataFrame | None, *,
     areas
         Areas with ``id`` and ``urban``; ``None``: every point is urban.
     flag_column
-        A per-point urban flag column of ``demand`` to use where it is filled (blank cells
-        and a missing column fall back to the area's flag). ``None``: areas only.
+        The per-point urban flag column of ``demand``, used where it is filled (blank cells
+        and a missing column fall back to the area's flag); ``"urban"`` by default, so that
+        coverage, circles and siting all honour it. ``None``: areas only.
     file
         The demand table's name, for the error message.
 

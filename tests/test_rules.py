@@ -88,9 +88,9 @@ def test_point_flag_overrides_area_and_missing_area_is_an_input_error():
     areas = pd.DataFrame({"id": ["U", "R"], "urban": [True, False]})
     demand = pd.DataFrame({"area_id": ["U", "R", "R", "U"],
                            "urban": [None, True, None, False]})
-    assert point_is_urban(demand, areas).tolist() == [True, False, False, True]
-    assert point_is_urban(demand, areas, flag_column="urban").tolist() == [
-        True, True, False, False]
-    assert point_is_urban(demand, None).tolist() == [True] * 4
+    assert point_is_urban(demand, areas).tolist() == [True, True, False, False]  # on by default
+    assert point_is_urban(demand, areas, flag_column=None).tolist() == [
+        True, False, False, True]
+    assert point_is_urban(demand, None).tolist() == [True, True, True, False]
     with pytest.raises(InputError, match="row 2.*'X' is not in the areas table"):
         point_is_urban(pd.DataFrame({"area_id": ["U", "X"]}), areas)
