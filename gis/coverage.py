@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .defaults import DETOUR_FLAG_RATIO, DETOUR_MIN_M, FALLBACK_KMH
 from .islands import demand_times, outlet_sources, reasons
 from .network import RoadNetwork
 from .region import Region, RegionSettings
@@ -96,6 +97,16 @@ class CoverageResult:
     total: CoverageTotals
 
     @property
+    def unreachable(self) -> gpd.GeoDataFrame:
+        """Demand points that reach no outlet, with ``unreachable_reason`` and its detail.
+
+        The ``unreachable`` layer of ``coverage.gpkg`` and of the planning map.
+        """
+        cols = ["demand_id", "area_id", "population", "mode", "snap_m", "unreachable_reason",
+                "unreachable_detail", "geometry"]
+        return self.points.loc[~self.points["reachable"], cols]
+
+    @property
     def uncovered(self) -> gpd.GeoDataFrame:
         """Demand points outside their circle (unreachable ones included)."""
         return self.points[~self.points["covered"]]
@@ -145,6 +156,7 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
                                            outlet_lon=olon, outlet_lat=olat,
                                            outlet_ids=outlets["id"].to_numpy(dtype=object))
     reachable = np.isfinite(seconds)
+    ratio, flag, flag_detail = _detours(network, demand, outlets, seconds, outlet_idx, mode_col)
     # minutes are shown to 2 decimals; "covered" is judged on exactly what is shown
     minutes = shown_minutes(np.where(reachable, seconds, np.nan))
     covered = reachable & within_circle(seconds, threshold)
@@ -162,6 +174,9 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         "snap_m": np.round(snap_m, 1),
         "unreachable_reason": np.where(reachable, "", reason),
         "unreachable_detail": np.where(reachable, "", detail),
+        "detour_ratio": ratio,
+        "flag": flag,
+        "flag_detail": flag_detail,
     }, geometry=demand.geometry.values, crs=demand.crs)
     table = _area_table(points, areas)
     pop = points["population"].to_numpy()
@@ -175,6 +190,48 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         p90_minutes=p90,
     )
     return CoverageResult(points=points, areas=table, total=total)
+
+
+def _mode_kmh(mode: str, network: RoadNetwork) -> float:
+    """The speed a straight line is timed at: the mode's own (drive: the fallback speed)."""
+    sp = network.speeds
+    return {"walk": sp.walk_kmh, "ebike": sp.ebike_kmh}.get(mode, FALLBACK_KMH[mode])
+
+
+def _detours(network: RoadNetwork, demand: pd.DataFrame, outlets: pd.DataFrame,
+             seconds: np.ndarray, outlet_idx: np.ndarray, modes: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``detour_ratio`` (door-to-door time / straight line to the same outlet at the mode's
+    speed), and the ``long_detour`` flag with its detail, per point (NaN / "" when unreachable).
+
+    Flagged when the ratio exceeds :data:`gis.defaults.DETOUR_FLAG_RATIO` and the straight
+    line is at least :data:`gis.defaults.DETOUR_MIN_M`.
+    """
+    n = len(seconds)
+    ratio = np.full(n, np.nan)
+    flag = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+    ok = np.flatnonzero(np.isfinite(seconds) & (outlet_idx >= 0))
+    if len(ok) == 0:
+        return ratio, flag, detail
+    px, py = network.project(demand["lon"].to_numpy()[ok], demand["lat"].to_numpy()[ok])
+    o = outlet_idx[ok]
+    ox, oy = network.project(outlets["lon"].to_numpy()[o], outlets["lat"].to_numpy()[o])
+    dist = np.hypot(px - ox, py - oy)
+    kmh = np.array([_mode_kmh(m, network) for m in modes[ok]])
+    straight_s = dist / (kmh / 3.6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(dist >= 1.0, seconds[ok] / straight_s, np.nan)
+    ratio[ok] = np.round(r, 2)
+    ids = outlets["id"].to_numpy(dtype=object)
+    for j in np.flatnonzero((r > DETOUR_FLAG_RATIO) & (dist >= DETOUR_MIN_M)):
+        i = ok[j]
+        flag[i] = "long_detour"
+        detail[i] = (f"{seconds[i] / 60:.0f} min by road to {ids[o[j]]}, "
+                     f"{straight_s[j] / 60:.0f} min in a straight line ({dist[j] / 1000:.1f} km) "
+                     f"at {kmh[j]:g} km/h: the roads make people go {r[j]:.1f}x the straight "
+                     "line (a missing path or bridge, or a wrong tag? see docs/guide.md)")
+    return ratio, flag, detail
 
 
 def _area_table(points: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:

@@ -17,12 +17,15 @@ __all__ = ["POINT_COLUMNS", "write_coverage"]
 #: Columns of ``points.csv`` (and the GeoPackage's points layer, plus geometry).
 POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "threshold_minutes",
                  "covered", "reachable", "outlet_id", "snap_m", "unreachable_reason",
-                 "unreachable_detail"]
+                 "unreachable_detail", "detour_ratio", "flag", "flag_detail"]
 
 
 def write_coverage(result: CoverageResult, region: Region, folder: str | os.PathLike,
                    *, items: ItemCoverage | None = None) -> dict[str, Path]:
     """Write ``points.csv``, ``areas.csv`` and ``coverage.gpkg`` into ``folder`` (created).
+
+    ``coverage.gpkg`` has the layers ``points``, ``areas``, ``outlets`` and ``unreachable``
+    (the points that reach no outlet, with ``unreachable_reason`` and ``unreachable_detail``).
 
     With the region's item coverage (``items``), ``points.csv`` gains ``weighted_coverage``
     and ``items.csv``, ``items_matrix.csv`` and an ``items`` layer are written too.
@@ -55,8 +58,11 @@ def write_coverage(result: CoverageResult, region: Region, folder: str | os.Path
     }
     areas = region.areas[["id", "name", "urban", "geometry"]].merge(
         result.areas.drop(columns=["name", "urban"]), left_on="id", right_on="area_id")
+    # the unreachable layer: every point that reaches no outlet, with its reason (even empty,
+    # so that a planner finds the layer and sees that nothing is lost)
     files["gpkg"] = write_gpkg({"points": pts[[*POINT_COLUMNS, "geometry"]],
-                                "areas": areas, "outlets": region.outlets}, d / "coverage.gpkg")
+                                "areas": areas, "outlets": region.outlets,
+                                "unreachable": result.unreachable}, d / "coverage.gpkg")
     if items is not None:
         files.update(write_item_coverage(items, region.areas, d))
     return files

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 
 from gis.coverage import compute_coverage
 from gis.network import RoadNetwork
@@ -63,13 +64,52 @@ def test_reasons_island_and_too_far():
         "unreachable_detail"][1]
 
 
-def test_andorra_sant_julia_has_a_reason():
-    """Andorra: Sant Julià's people are unreachable on foot, and points.csv says why."""
-    from gis.coverage import coverage_of_region
-    from gis.region import load_region
+def test_long_detour_ratio_by_hand():
+    """A U-shaped road: 300 m straight, 2.3 km by road → ratio and long_detour by hand."""
+    # point at node 0 (0, 0); outlet at node 3 (300, 0); the road goes 0 → (0,1000) →
+    # (300,1000) → 3: 2,300 m at 80 s per 100 m = 1,840 s; straight line 300 m at 4.5 km/h = 240 s
+    x = np.array([0, 0, 300, 300.0])
+    y = np.array([0, 1000, 1000, 0.0])
+    lon, lat = lonlat_from_xy(x, y)
+    u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
+    s = np.array([800.0, 240.0, 800.0])
+    net = RoadNetwork.from_edges(lon=lon, lat=lat,
+                                 edges={"walk": (np.r_[u, v], np.r_[v, u], np.r_[s, s])})
+    settings, outlets, demand, areas = _frames(net, [0, 0], [0, 1000], [300])
+    p = compute_coverage(net, settings, outlets, demand, areas).points
+    straight = 300 / (4.5 / 3.6)
+    assert p["detour_ratio"][0] == pytest.approx(1840 / straight, abs=0.05)  # 7.67
+    assert list(p["flag"]) == ["long_detour", ""]  # from (0, 1000): 1,040 s vs 1,044 m → 1.0
+    assert "7.7x the straight line" in p["flag_detail"][0]
 
-    res = coverage_of_region(load_region(DATA / "andorra"))
+
+def test_point_urban_flag_overrides_its_area():
+    """An urban area's point flagged urban = false gets the rural circle (mode and minutes)."""
+    net, *_ = _two_islands()
+    settings, outlets, demand, areas = _frames(net, [200, 200], [0, 0], [0])
+    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(30, "walk")},
+                              max_snap_m=500)
+    demand["urban"] = [None, False]
+    p = compute_coverage(net, settings, outlets, demand, areas).points
+    assert list(p["threshold_minutes"]) == [15, 30]
+
+
+def test_andorra_sant_julia_has_a_reason(andorra, tmp_path):
+    """Andorra: Sant Julià unreachable, Encamp a long detour; points.csv and the gpkg say why."""
+    import geopandas as gpd
+
+    from gis.coverage import coverage_of_region
+    from gis.writers import write_coverage
+
+    res = coverage_of_region(andorra)
     p = res.points
+    enc = p[p["area_id"] == "A044"]  # Encamp: a median walk over 3 hours
+    assert enc["minutes"].median() > 180 and (enc["flag"] == "long_detour").all()
+    assert enc["detour_ratio"].min() > 3
+    write_coverage(res, andorra, tmp_path)
+    layer = gpd.read_file(tmp_path / "coverage.gpkg", layer="unreachable")
+    assert set(layer["demand_id"]) == set(p.loc[~p["reachable"], "demand_id"])
+    assert (layer["unreachable_reason"] != "").all()
     sj = p[p["area_id"] == "A027"]
     assert sj["population"].sum() > 5000 and not sj["reachable"].any()
     assert (sj["unreachable_reason"] == "island_without_outlet").all()
