@@ -8,6 +8,7 @@ import pandas as pd
 import typer
 
 from gis.errors import InputError, InputProblem
+from gis.netcheck import check_region_network
 from gis.osm_extract import build_region
 from gis.outdir import is_empty_folder, staged_folder
 from gis.region import load_region
@@ -57,10 +58,13 @@ def init(
 
 @region_app.command("check")
 def check(region: Path = typer.Argument(Path("data/chengdu"), help="Region folder.")) -> None:
-    """Validate every file of a region and print what it holds."""
+    """Validate every file of a region; report road islands holding people, the largest snap
+    distances and long detours, each with what would fix it (exit 0 with the report)."""
     with user_errors():
         reg = load_region(region)
+        report = check_region_network(reg)
     out.print(reg.summary(), highlight=False)
+    out.print(report.summary(), highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
