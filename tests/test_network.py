@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import subprocess
 
 import networkx as nx
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from gis.errors import InputError
 from gis.network import RoadNetwork, Speeds
-from tests.conftest import DATA, lonlat_from_xy
+from tests.conftest import DATA, ROOT, lonlat_from_xy
 
 
 def line_network():
@@ -111,25 +112,109 @@ def test_speeds_validate():
         Speeds(walk_kmh=40)
 
 
-@pytest.mark.parametrize("region", ["chengdu", "andorra"])
-def test_real_region_times_agree_with_networkx(region, request):
-    """Nearest-outlet times on a bundled region equal networkx's on the same graph."""
-    reg = request.getfixturevalue(region)
-    net = reg.network
-    for mode in ("walk", "drive"):
-        snap = net.snap(reg.outlets["lon"], reg.outlets["lat"], mode=mode)
-        ours, _ = net.times_to_nearest(snap.node, mode=mode)
-        u, v, sec, _ = net.edges(mode)
-        G = nx.DiGraph()
-        for a, b, s in zip(u.tolist(), v.tolist(), sec.tolist(), strict=True):
-            if not G.has_edge(b, a) or G[b][a]["w"] > s:
-                G.add_edge(b, a, w=max(s, 1e-3))  # reversed: people travel to the outlet
-        ref = nx.multi_source_dijkstra_path_length(G, set(snap.node.tolist()), weight="w")
-        nodes = np.fromiter(ref.keys(), int)
-        vals = np.fromiter(ref.values(), float)
+def _reference_times(u, v, sec, sources, offsets):
+    """networkx multi-source Dijkstra on the reversed edge list, each source at its offset."""
+    G = nx.DiGraph()
+    for a, b, s in zip(u.tolist(), v.tolist(), sec.tolist(), strict=True):
+        if not G.has_edge(b, a) or G[b][a]["w"] > s:
+            G.add_edge(b, a, w=max(s, 1e-3))  # reversed: people travel to the outlet
+    for src, off in zip(sources.tolist(), offsets.tolist(), strict=True):
+        G.add_edge("start", src, w=off)  # a super source: each outlet starts at its egress leg
+    ref = nx.single_source_dijkstra_path_length(G, "start", weight="w")
+    ref.pop("start")
+    return np.fromiter(ref.keys(), int), np.fromiter(ref.values(), float)
+
+
+def _check_against_networkx(net, lon, lat):
+    """Our nearest-outlet times, main network AND islands, equal networkx's on the kept ways."""
+    from gis.islands import outlet_sources
+
+    for mode in ("walk", "ebike", "drive"):
+        src, off, _ = outlet_sources(net, lon, lat, mode=mode, max_snap_m=1000)
+        ours, _ = net.times_to_nearest(src, mode=mode, offsets_s=off)
+        nodes, vals = _reference_times(*net.edges(mode)[:3], src, off)
         assert np.allclose(ours[nodes], vals, rtol=1e-9, atol=1e-6)
         unreached = np.setdiff1d(np.arange(net.n_nodes), nodes)
         assert np.isinf(ours[unreached]).all()
+        reached_islands = np.isfinite(ours) & (net.parts(mode) > 0)
+        yield mode, int(reached_islands.sum())
+
+
+@pytest.mark.parametrize("region", ["chengdu", "andorra"])
+def test_real_region_times_agree_with_networkx(region, request):
+    """Nearest-outlet times on a bundled region (islands included) equal networkx's."""
+    reg = request.getfixturevalue(region)
+    found = dict(_check_against_networkx(reg.network, reg.outlets["lon"].to_numpy(),
+                                         reg.outlets["lat"].to_numpy()))
+    assert set(found) == {"walk", "ebike", "drive"}
+
+
+SHARED_OSM = [ROOT.parent / "shared" / "data" / "osm", ROOT.parents[1] / "shared" / "data" / "osm"]
+#: A third extract: Escaldes-Engordany, clipped with osmium-tool from the 2013 Andorra extract
+#: (the clip cuts ways at the box's edge, so it has islands of its own).
+CLIP_BBOX = (1.525, 42.500, 1.560, 42.520)
+
+
+@pytest.fixture(scope="module")
+def clipped(tmp_path_factory):
+    """The third extract, built by the test with ``osmium extract`` (Makefile DEB_TEST)."""
+    src = next((d / "andorra-2013.osm.pbf" for d in SHARED_OSM
+                if (d / "andorra-2013.osm.pbf").exists()), DATA / "andorra" / "roads.osm.pbf")
+    out = tmp_path_factory.mktemp("clip") / "escaldes.osm.pbf"
+    subprocess.run(["osmium", "extract", "-b", ",".join(map(str, CLIP_BBOX)), "-s", "simple",
+                    str(src), "-o", str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_third_extract_times_agree_with_networkx_including_islands(clipped, tmp_path):
+    """A clipped extract: our times equal networkx's on every part, islands with outlets too."""
+    net = RoadNetwork.from_osm_file(clipped, cache_dir=tmp_path)
+    assert net.parts("walk").max() > 0  # the clip made islands
+    rng = np.random.default_rng(7)
+    w, s, e, n = CLIP_BBOX
+    lon, lat = rng.uniform(w, e, 12), rng.uniform(s, n, 12)
+    # one outlet on the walk islands' biggest, so that an island is served
+    isl = np.flatnonzero(net.parts("walk") == 1)[0]
+    lon, lat = np.r_[lon, net.lon[isl]], np.r_[lat, net.lat[isl]]
+    found = dict(_check_against_networkx(net, lon, lat))
+    assert found["walk"] > 0  # island nodes got finite times, and they agree
+
+
+def test_walk_times_agree_with_an_independent_osmnx_graph(clipped, tmp_path):
+    """Walk times from our arrays equal a networkx search on osmnx's own graph, filtered here."""
+    from gis.islands import outlet_sources
+    from gis.osmread import graph_from_osm_file
+
+    net = RoadNetwork.from_osm_file(clipped, cache_dir=tmp_path)
+    G = graph_from_osm_file(clipped)
+    no_walk = {"motorway", "motorway_link", "construction", "proposed", "abandoned",
+               "platform", "raceway", "bus_guideway", "escape"}
+    walk_ms = 4.5 / 3.6
+    R = nx.DiGraph()
+    for a, b, d in G.edges(data=True):
+        hw = d.get("highway")
+        hw = hw[0] if isinstance(hw, list) else hw
+        foot, access = d.get("foot"), d.get("access")
+        if hw in no_walk or foot == "no" or (access in ("no", "private") and foot != "yes"):
+            continue
+        t = d["length"] / walk_ms
+        for x, y in ((a, b), (b, a)):  # on foot both ways; reversed graph is the same
+            if not R.has_edge(x, y) or R[x][y]["w"] > t:
+                R.add_edge(x, y, w=t)
+    rng = np.random.default_rng(11)
+    w, s, e, n = CLIP_BBOX
+    lon, lat = rng.uniform(w, e, 8), rng.uniform(s, n, 8)
+    src, off, _ = outlet_sources(net, lon, lat, mode="walk", max_snap_m=1000)
+    for node, o in zip(net.node_osmid[src].tolist(), off.tolist(), strict=True):
+        R.add_edge("start", node, w=o)
+    ref = nx.single_source_dijkstra_path_length(R, "start", weight="w")
+    ref.pop("start")
+    ours, _ = net.times_to_nearest(src, mode="walk", offsets_s=off)
+    index = {nid: i for i, nid in enumerate(net.node_osmid.tolist())}
+    got = np.array([ours[index[k]] for k in ref])
+    assert len(ref) > 1000
+    np.testing.assert_allclose(got, np.fromiter(ref.values(), float), rtol=1e-6, atol=1e-3)
+    assert np.isinf(np.delete(ours, [index[k] for k in ref])).all()
 
 
 def test_osm_cache_hit(tmp_path):
