@@ -19,7 +19,7 @@ that segment, which may lie further away). Ends within the tolerance of each oth
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import os
 
 import geopandas as gpd
 import networkx as nx
@@ -54,7 +54,7 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() in ("", "nan")
 
 
-def read_extra_roads(path: str | Path) -> gpd.GeoDataFrame:
+def read_extra_roads(path: str | os.PathLike) -> gpd.GeoDataFrame:
     """Read and check an extra-roads file; LineStrings in WGS-84, one row per line.
 
     Raises

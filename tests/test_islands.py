@@ -10,7 +10,7 @@ import pytest
 from gis.coverage import compute_coverage
 from gis.network import RoadNetwork
 from gis.region import Circle, RegionSettings
-from tests.conftest import DATA, lonlat_from_xy
+from tests.conftest import lonlat_from_xy
 
 
 def _two_islands():
