@@ -120,7 +120,6 @@ def plan_region_routes(reg: Region, *, errands: str | os.PathLike | None = None,
                     date=day, region=reg.name,
                     params=SolveParams(time_limit_s=min(deadline.limit_s, 1e9)),
                     deadline=deadline)
-    plan.left_out = {**{e.id: e for e in errs if e.id in plan.dropped}, **plan.left_out}
     for route in plan.routes:  # the sheets' maps follow the roads (drawn after the time limit)
         if route.stops:
             route.legs = road_legs(reg.network, route)
