@@ -17,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from test_routing_helpers import synthetic_area
 
+from gis.network import RoadNetwork
 from routing import (
     SolveParams,
     demo_errands,
@@ -28,11 +29,10 @@ from routing import (
     runners_from_frame,
     write_routes,
 )
-from gis.network import RoadNetwork
 from routing.region_day import road_legs
-from routing.tables import fmt_hhmm
 from routing.sheets import LEDGER_TITLE, render_sheet_html, sheet_names
 from routing.svgmap import MARKER_R, route_svg
+from routing.tables import fmt_hhmm
 from routing.xlsx import LEDGER_COLS, STATUS_CHOICES, STOP_COLS
 
 SVG = "{http://www.w3.org/2000/svg}"
