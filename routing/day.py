@@ -118,6 +118,7 @@ def plan_day(errands: list[Errand], runners: list[Runner], outlets: pd.DataFrame
         raise PlanCheckError("plan check failed: " + "; ".join(check.problems[:5]))
     plan = make_plan(day, sol, check, date=date, region=region,
                      time_limit_s=deadline.limit_s)
+    plan.left_out = {e.id: e for e in errands if e.id in plan.dropped}  # for the workbook
     plan.meta = {"build_s": round(t1 - t0, 2), "solve_s": round(t2 - t1, 2),
                  "repair_s": round(t3 - t2, 2), "check_s": round(time.monotonic() - t3, 2)}
     log.info("%s", plan.summary())

@@ -1,8 +1,9 @@
 """Write a day's outputs: ``plan.json``, ``routes.xlsx`` and the per-runner sheets.
 
 Who sees what: a runner's own sheet (HTML/PDF) carries the names, masked phones, addresses and
-notes of the citizens on that runner's route; the dispatcher's workbook carries them for every
-runner. ``plan.json`` is machine-readable and travels further, so it is built from an allow-list
+notes of the citizens on that runner's route (the HTML's call links dial the full number without
+showing it, see docs/routing.md); the dispatcher's workbook carries them, with full phones, for
+every runner. ``plan.json`` is machine-readable and travels further, so it is built from an allow-list
 (:data:`PLAN_FIELDS`, :data:`ROUTE_FIELDS`, :data:`STOP_FIELDS`): errand ids, kinds, roles,
 times, runner ids and modes, bases. No citizen's name, phone, address, note or items text; hall
 stops keep their (public) coordinates, stops at a citizen's home only a 0.01° (about 1 km)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from .build import DayProblem
 from .reasons import Reason, explain_dropped
 from .solver import Solution
-from .tables import fmt_hhmm
+from .tables import Errand, fmt_hhmm
 from .validate import PlanCheck
 
 __all__ = ["PlannedStop", "RunnerRoute", "DayPlan", "make_plan", "mask_phone"]
@@ -67,6 +67,9 @@ class RunnerRoute:
     break_start_s: int | None
     break_s: int
     illustrative: bool
+    #: Road path of each leg (base → stop 1, …, last stop → base) as ``(k, 2)`` lon/lat arrays,
+    #: set by :mod:`routing.region_day` from the road network; ``None``: straight lines.
+    legs: list | None = field(default=None, repr=False)
 
     @property
     def n_errands(self) -> int:
@@ -88,6 +91,8 @@ class DayPlan:
     illustrative: bool = False
     meta: dict = field(default_factory=dict)
     reasons: dict[str, Reason] = field(default_factory=dict)  # errand id -> cause, zh and en
+    #: The errands left out, by id (items and windows for the dispatcher's workbook).
+    left_out: dict[str, Errand] = field(default_factory=dict, repr=False)
 
     @property
     def n_served(self) -> int:
@@ -175,4 +180,5 @@ def make_plan(day: DayProblem, sol: Solution, check: PlanCheck, *, date: dt.date
     illustrative = any(e.illustrative for e in day.errands) or any(
         r.illustrative for r in day.runners)
     return DayPlan(date, region, routes, dropped, check, sol.status, time_limit_s, illustrative,
-                   reasons=reasons)
+                   reasons=reasons, left_out={eid: errands[eid] for eid in dropped
+                                              if eid in errands})

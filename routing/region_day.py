@@ -13,9 +13,14 @@ import os
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import shapely
+from scipy.sparse.csgraph import dijkstra
 
+from gis.crs import simplify_lonlat
 from gis.errors import InputError, InputProblem
+from gis.network import RoadNetwork
 from gis.region import Region
 from gis.workdays import next_working_day
 
@@ -23,11 +28,12 @@ from .day import plan_day
 from .deadline import Deadline
 from .demo import demo_errands, demo_runners
 from .matrix import network_matrices
-from .plan import DayPlan
+from .plan import DayPlan, RunnerRoute
 from .solver import DEFAULT_TIME_LIMIT_S, SolveParams
 from .tables import errands_from_frame, read_table, runners_from_frame
 
-__all__ = ["BASE_KINDS", "BBOX_PAD_DEG", "plan_region_routes", "region_outlets"]
+__all__ = ["BASE_KINDS", "BBOX_PAD_DEG", "PATH_SIMPLIFY_M", "plan_region_routes",
+           "region_outlets", "road_legs"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 BASE_KINDS = ("service_hall", "community_station", "post_office")
 #: Margin around the region's extent inside which errands are accepted (degrees).
 BBOX_PAD_DEG = 0.02
+#: Douglas–Peucker tolerance for the road paths drawn on the sheets' maps (metres).
+PATH_SIMPLIFY_M = 8.0
 
 
 def region_outlets(reg: Region) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -108,7 +116,70 @@ def plan_region_routes(reg: Region, *, errands: str | os.PathLike | None = None,
     if problems:
         raise InputError(problems)
     log.info("solving %d errands for %d runners", len(errs), len(runs))
-    return plan_day(errs, runs, outlets, matrices=partial(network_matrices, reg.network),
+    plan = plan_day(errs, runs, outlets, matrices=partial(network_matrices, reg.network),
                     date=day, region=reg.name,
                     params=SolveParams(time_limit_s=min(deadline.limit_s, 1e9)),
                     deadline=deadline)
+    for route in plan.routes:  # the sheets' maps follow the roads (drawn after the time limit)
+        if route.stops:
+            route.legs = road_legs(reg.network, route)
+    return plan
+
+
+def _leg_nodes(network: RoadNetwork, mode: str, a: int, b: int, limit_s: float) -> list[int]:
+    """Node indices of the shortest ``mode`` path from node ``a`` to node ``b`` (``[]``: none)."""
+    if a == b:
+        return [a]
+    g = network.graph(mode)
+    for limit in (limit_s, np.inf):
+        _, pred = dijkstra(g, directed=True, indices=a, return_predecessors=True, limit=limit)
+        if pred[b] >= 0:
+            path = [b]
+            while path[-1] != a:
+                path.append(int(pred[path[-1]]))
+            return path[::-1]
+    return []
+
+
+def road_legs(network: RoadNetwork, route: RunnerRoute, *,
+              tolerance_m: float = PATH_SIMPLIFY_M) -> list[np.ndarray]:
+    """The road path of each leg of a route, as plain lon/lat arrays for the sheet's map.
+
+    Base → stop 1 → … → last stop → base, each leg the shortest path of the runner's mode
+    through the network between the points' snapped nodes (the same snapping as the travel
+    times), with the straight access and egress legs at its ends, simplified by
+    Douglas–Peucker in metres (:func:`gis.crs.simplify_lonlat`). A leg without a road path is
+    the straight line between its ends.
+
+    Returns
+    -------
+    list of ndarray
+        ``len(route.stops) + 1`` arrays of shape ``(k, 2)``, lon/lat, ``k >= 2``.
+    """
+    pts = np.array([(route.base_lon, route.base_lat),
+                    *[(s.lon, s.lat) for s in route.stops], (route.base_lon, route.base_lat)],
+                   dtype=float)
+    if route.mode not in network.modes:
+        return [pts[i:i + 2] for i in range(len(pts) - 1)]
+    snap = network.snap(pts[:, 0], pts[:, 1], mode=route.mode)
+    nodes = np.asarray(snap.node, dtype=np.int64)
+    dist = np.hypot(*(np.subtract(network.project(pts[1:, 0], pts[1:, 1]),
+                                  network.project(pts[:-1, 0], pts[:-1, 1]))))
+    lines = []
+    for i in range(len(pts) - 1):
+        # a generous search radius: four times the straight line at walking speed
+        limit = 4 * float(dist[i]) / network.speeds.walk_ms + 600.0
+        path = _leg_nodes(network, route.mode, int(nodes[i]), int(nodes[i + 1]), limit)
+        if path:
+            xy = np.column_stack([network.lon[path], network.lat[path]])
+            lines.append(np.vstack([pts[i], xy, pts[i + 1]]))
+        else:
+            lines.append(pts[i:i + 2])
+    geoms = shapely.linestrings(np.vstack(lines), indices=np.repeat(
+        np.arange(len(lines)), [len(x) for x in lines]))
+    simple = simplify_lonlat(geoms, tolerance_m)
+    out = []
+    for line, g in zip(lines, simple, strict=True):
+        xy = np.asarray(shapely.get_coordinates(g))
+        out.append(xy if len(xy) >= 2 else line)
+    return out

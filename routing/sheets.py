@@ -19,12 +19,13 @@ from jinja2 import Environment, FileSystemLoader
 
 from gis.io import atomic_path
 
-from .plan import DayPlan, RunnerRoute
+from .navlinks import amap_url, baidu_url, qr_data_url, tel_url
+from .plan import DayPlan, PlannedStop, RunnerRoute
 from .svgmap import route_svg
 from .tables import fmt_hhmm
 
 __all__ = ["render_sheet_html", "write_sheets", "sheet_names", "SheetName", "mask_numbers",
-           "MODE_LABEL", "ROLE_LABEL"]
+           "stop_links", "StopLinks", "MODE_LABEL", "ROLE_LABEL"]
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,47 @@ def mask_numbers(text: object) -> str:
 _ENV.filters["mask"] = mask_numbers
 
 
-def render_sheet_html(plan: DayPlan, route: RunnerRoute) -> str:
-    """HTML of one runner's sheet (bilingual labels, inline SVG map, masked phones)."""
+class StopLinks(NamedTuple):
+    """A stop's links: Amap and Baidu navigation, the call link, the QR code of the Amap link."""
+
+    amap: str
+    baidu: str
+    tel: str
+    qr: str
+
+
+def stop_links(stop: PlannedStop, mode: str, *, call: bool = True, qr: bool = False
+               ) -> StopLinks:
+    """The links of one stop (``tel`` empty when ``call`` is off, ``qr`` empty unless asked)."""
+    label = f"{stop.order}. {stop.errand_id}"
+    amap = amap_url(stop.lon, stop.lat, label, mode)
+    return StopLinks(amap, baidu_url(stop.lon, stop.lat, label, mode),
+                     tel_url(stop.contact_phone) if call else "",
+                     qr_data_url(amap) if qr else "")
+
+
+def render_sheet_html(plan: DayPlan, route: RunnerRoute, *, for_print: bool = False,
+                      call_links: bool = True) -> str:
+    """HTML of one runner's sheet (bilingual labels, inline SVG map, masked phones).
+
+    Parameters
+    ----------
+    plan, route
+        The plan and the runner's route.
+    for_print
+        The PDF's version: a QR code per stop that opens the Amap navigation, and no call
+        links (a printed page cannot call; the PDF then holds no full phone number).
+    call_links
+        Phone version: each contact's masked number is a ``tel:`` link to the full number.
+    """
     svg = route_svg((route.base_lon, route.base_lat),
-                    [(s.lon, s.lat, s.role) for s in route.stops])
+                    [(s.lon, s.lat, s.role) for s in route.stops], legs=route.legs)
+    links = [stop_links(s, route.mode, call=call_links and not for_print, qr=for_print)
+             for s in route.stops]
     return _ENV.get_template("sheet.html.j2").render(
-        r=route, date=plan.date.isoformat(), region=plan.region, svg=svg,
-        mode_label=MODE_LABEL.get(route.mode, route.mode), role_label=ROLE_LABEL,
-        hhmm=fmt_hhmm, illustrative=plan.illustrative or route.illustrative,
+        r=route, date=plan.date.isoformat(), region=plan.region, svg=svg, links=links,
+        for_print=for_print, mode_label=MODE_LABEL.get(route.mode, route.mode),
+        role_label=ROLE_LABEL, hhmm=fmt_hhmm, illustrative=plan.illustrative or route.illustrative,
     )
 
 
@@ -72,8 +106,11 @@ _WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
                                *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))})
 _MAX_STEM = 64  # characters (a CJK id stays far below 255 bytes with its extension)
 _MAX_TITLE = 31  # Excel's limit for a sheet name
-#: Sheet names a runner's sheet may not take (Excel reserves "History"; ours: the summary).
-RESERVED_TITLES = ("汇总 Summary", "History")
+#: The dispatcher's ledger sheet in ``routes.xlsx``.
+LEDGER_TITLE = "台账 Ledger"
+#: Sheet names a runner's sheet may not take (Excel reserves "History"; ours: the summary and
+#: the ledger).
+RESERVED_TITLES = ("汇总 Summary", "History", LEDGER_TITLE)
 
 
 class SheetName(NamedTuple):
@@ -141,16 +178,25 @@ def sheet_names(runner_ids: list[str]) -> dict[str, SheetName]:
 
 
 def _no_fetch(url: str, *args: object, **kwargs: object) -> dict:
-    """WeasyPrint URL fetcher that loads nothing but inline ``data:`` URLs."""
+    """WeasyPrint (< 68) URL fetcher that loads nothing but inline ``data:`` URLs."""
     if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
+        from weasyprint import default_url_fetcher
 
         return default_url_fetcher(url)
     raise ValueError(f"route sheets load nothing from outside ({url[:40]!r} refused)")
 
 
+def _fetcher() -> object:
+    """A URL fetcher for WeasyPrint that loads nothing but inline ``data:`` URLs."""
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint 68 and later
+    except ImportError:  # pragma: no cover - older WeasyPrint takes a function
+        return _no_fetch
+    return URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
+
+
 def write_sheets(plan: DayPlan, folder: str | Path, *, pdf: bool = True,
-                 only_used: bool = False) -> list[Path]:
+                 only_used: bool = False, call_links: bool = True) -> list[Path]:
     """Write ``<stem>.html`` (and ``.pdf``) per runner, atomically (stems: :func:`sheet_names`).
 
     Parameters
@@ -163,6 +209,9 @@ def write_sheets(plan: DayPlan, folder: str | Path, *, pdf: bool = True,
         Also render PDFs with WeasyPrint.
     only_used
         Skip runners without stops.
+    call_links
+        Make each masked phone on the HTML sheet a ``tel:`` link to the full number (see
+        :func:`render_sheet_html`; the PDF never has them).
 
     Returns
     -------
@@ -176,7 +225,7 @@ def write_sheets(plan: DayPlan, folder: str | Path, *, pdf: bool = True,
     for route in plan.routes:
         if only_used and not route.stops:
             continue
-        html = render_sheet_html(plan, route)
+        html = render_sheet_html(plan, route, call_links=call_links)
         stem = names[route.runner_id].stem
         target = folder / f"{stem}.html"
         with atomic_path(target) as tmp:
@@ -187,7 +236,8 @@ def write_sheets(plan: DayPlan, folder: str | Path, *, pdf: bool = True,
 
             target = folder / f"{stem}.pdf"
             with atomic_path(target) as tmp:
-                HTML(string=html, url_fetcher=_no_fetch).write_pdf(str(tmp))
+                HTML(string=render_sheet_html(plan, route, for_print=True),
+                     url_fetcher=_fetcher()).write_pdf(str(tmp))
             written.append(target)
     log.info("wrote %d sheet files to %s", len(written), folder)
     return written
