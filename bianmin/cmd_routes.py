@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
         demo_errand_count: int = typer.Option(60, "--demo-errands", help="Demo errands."),
         demo_runner_count: int = typer.Option(8, "--demo-runners", help="Demo runners."),
         pdf: bool = typer.Option(True, help="Also write PDF sheets."),
+        call_links: bool = typer.Option(
+            False, "--call-links", help="Make each masked phone on the runners' HTML sheets a "
+            "tel: link to the full number (the number is then in the file; off by default)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
     ) -> None:
         """Plan the day's runner routes; write OUT/routes/{plan.json, routes.xlsx, sheets/}."""
@@ -70,7 +73,7 @@ def register(app: typer.Typer) -> None:
                                               n_errands=demo_errand_count,
                                               n_runners=demo_runner_count)
                 with step("Writing sheets …", show=not quiet):
-                    write_routes(plan, stage / "routes", pdf=pdf)
+                    write_routes(plan, stage / "routes", pdf=pdf, call_links=call_links)
         if not quiet:
             target = out_dir / "routes"
             out.print(plan.summary(), highlight=False)

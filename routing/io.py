@@ -80,7 +80,8 @@ def write_plan_json(plan: DayPlan, path: str | Path) -> Path:
     return path
 
 
-def write_routes(plan: DayPlan, folder: str | Path, *, pdf: bool = True) -> dict[str, Path]:
+def write_routes(plan: DayPlan, folder: str | Path, *, pdf: bool = True,
+                 call_links: bool = False) -> dict[str, Path]:
     """Write ``plan.json``, ``routes.xlsx`` and ``sheets/`` into ``folder`` (created).
 
     Refuses a plan whose independent check failed.
@@ -94,6 +95,6 @@ def write_routes(plan: DayPlan, folder: str | Path, *, pdf: bool = True) -> dict
         "xlsx": write_xlsx(plan, folder / "routes.xlsx"),
         "sheets": folder / "sheets",
     }
-    write_sheets(plan, folder / "sheets", pdf=pdf)
+    write_sheets(plan, folder / "sheets", pdf=pdf, call_links=call_links)
     log.info("wrote routes to %s", folder)
     return out

@@ -77,7 +77,7 @@ def stop_links(stop: PlannedStop, mode: str, *, call: bool = True, qr: bool = Fa
 
 
 def render_sheet_html(plan: DayPlan, route: RunnerRoute, *, for_print: bool = False,
-                      call_links: bool = True) -> str:
+                      call_links: bool = False) -> str:
     """HTML of one runner's sheet (bilingual labels, inline SVG map, masked phones).
 
     Parameters
@@ -89,6 +89,7 @@ def render_sheet_html(plan: DayPlan, route: RunnerRoute, *, for_print: bool = Fa
         links (a printed page cannot call; the PDF then holds no full phone number).
     call_links
         Phone version: each contact's masked number is a ``tel:`` link to the full number.
+        Off by default: the runner's sheet then holds no full phone number at all.
     """
     svg = route_svg((route.base_lon, route.base_lat),
                     [(s.lon, s.lat, s.role) for s in route.stops], legs=route.legs)
@@ -196,7 +197,7 @@ def _fetcher() -> object:
 
 
 def write_sheets(plan: DayPlan, folder: str | Path, *, pdf: bool = True,
-                 only_used: bool = False, call_links: bool = True) -> list[Path]:
+                 only_used: bool = False, call_links: bool = False) -> list[Path]:
     """Write ``<stem>.html`` (and ``.pdf``) per runner, atomically (stems: :func:`sheet_names`).
 
     Parameters

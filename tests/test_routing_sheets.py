@@ -76,7 +76,7 @@ def written(tmp_path_factory) -> tuple[Path, object]:
                     date=dt.date(2026, 11, 26), region="测试区 Test", params=SolveParams(
                         time_limit_s=1.0))
     folder = tmp_path_factory.mktemp("routes")
-    write_routes(plan, folder)
+    write_routes(plan, folder, call_links=True)  # the call-link tests below need them on
     return folder, plan
 
 
