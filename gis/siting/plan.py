@@ -248,6 +248,8 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
         columns.append("added_weighted")
     chosen = chosen[columns]
     k_max = min(max(len(result.new), add or 0), curve_max)
+    if add is not None and len(result.new) < add and result.is_optimal:
+        k_max = min(len(result.new), curve_max)  # more sites cannot add anyone
     curve = coverage_curve(problem if wd is not None else plain, k_max, params=params)
     t3 = time.perf_counter()
     areas, before, after = _areas(region, cands, result)

@@ -74,9 +74,11 @@ def unreachable_target_message(region: Region, problem: SitingProblem, target: f
     pop = problem.weights
     total = float(pop.sum())
     best = _all_open_rate(problem)
-    n_allowed = int((~problem.forbidden).sum())
+    n_free = int((~problem.forbidden & ~problem.required).sum())
+    n_kept = int(problem.required.sum())
     parts = [f"the target of {target:.1%} cannot be reached: the current candidate set "
-             f"({n_allowed} sites, every one opened) tops out at {best:.1%}"]
+             f"({n_free} candidates and {n_kept} kept outlets, every one opened) tops out at "
+             f"{best:.1%}"]
     spacing = GRID_SUGGESTION_M if grid_m is None else grid_m / 2.0
     mode = region.settings.circles["rural"].mode
     grid = grid_candidates(region.network, spacing_m=spacing, mode=mode)
@@ -90,11 +92,11 @@ def unreachable_target_message(region: Region, problem: SitingProblem, target: f
         verdict = "enough for the target" if with_grid >= target - 1e-12 else "still short"
         parts.append(f"with --grid {spacing:g} candidates ({len(grid)} more sites) the best "
                      f"reachable rate is {with_grid:.1%} ({verdict})")
-    far = float(pop[~reachable].sum()) / total if total > 0 else 0.0
+    far = float(pop[~reachable].sum())
     if far > 0:
-        parts.append(f"{far:.1%} of the population lives more than "
-                     f"{region.settings.max_snap_m:g} m from a road of its mode and no site "
-                     f"can cover it")
+        parts.append(f"{far:,.0f} people ({far / total:.2%}) live more than "
+                     f"{region.settings.max_snap_m:g} m from a road of their mode: no site "
+                     f"can cover them")
     return "; ".join(parts)
 
 
