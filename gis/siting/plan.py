@@ -234,7 +234,7 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
     ranked = rank_sites(problem, result)  # weighted run: ordered by request-weighted gain
     order = ranked["index"].to_numpy()
     chosen = chosen_places(region, cands.iloc[order].reset_index(drop=True))
-    base_sites = np.flatnonzero(plain.required)
+    base_sites = np.flatnonzero(np.asarray(plain.required, bool))
     chosen["added_population"] = np.round(
         added_along(plain.cover, plain.weights, order, base_sites), 1)
     chosen["rank"] = ranked["rank"].to_numpy()

@@ -56,7 +56,7 @@ def locate_in_areas(areas: gpd.GeoDataFrame, lon: np.ndarray,
 def _all_open_rate(problem: SitingProblem) -> float:
     """Coverage with every allowed candidate open (the candidate set's ceiling)."""
     total = float(problem.weights.sum())
-    covered = problem.covered_by(~problem.forbidden)
+    covered = problem.covered_by(~np.asarray(problem.forbidden, bool))
     return float(problem.weights[covered].sum()) / total if total > 0 else 1.0
 
 
@@ -74,8 +74,10 @@ def unreachable_target_message(region: Region, problem: SitingProblem, target: f
     pop = problem.weights
     total = float(pop.sum())
     best = _all_open_rate(problem)
-    n_free = int((~problem.forbidden & ~problem.required).sum())
-    n_kept = int(problem.required.sum())
+    forbidden = np.asarray(problem.forbidden, bool)
+    required = np.asarray(problem.required, bool)
+    n_free = int((~forbidden & ~required).sum())
+    n_kept = int(required.sum())
     parts = [f"the target of {target:.1%} cannot be reached: the current candidate set "
              f"({n_free} candidates and {n_kept} kept outlets, every one opened) tops out at "
              f"{best:.1%}"]
@@ -87,7 +89,7 @@ def unreachable_target_message(region: Region, problem: SitingProblem, target: f
         cs = network_cover_sets(region.network, dem["lon"].to_numpy(), dem["lat"].to_numpy(),
                                 minutes, modes, grid["lon"].to_numpy(), grid["lat"].to_numpy(),
                                 max_snap_m=region.settings.max_snap_m, workers=workers)
-        hit = problem.covered_by(~problem.forbidden) | (np.diff(cs.times.indptr) > 0)
+        hit = problem.covered_by(~forbidden) | (np.diff(cs.times.indptr) > 0)
         with_grid = float(pop[hit].sum()) / total if total > 0 else 1.0
         verdict = "enough for the target" if with_grid >= target - 1e-12 else "still short"
         parts.append(f"with --grid {spacing:g} candidates ({len(grid)} more sites) the best "
