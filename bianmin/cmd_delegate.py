@@ -6,9 +6,20 @@ from pathlib import Path
 
 import typer
 
-from gis.siting.delegation_plan import plan_delegation, write_delegation
+from gis.region import load_region
+from gis.siting.delegation_plan import check_delegation_args, plan_delegation, write_delegation
 
-from .common import OUT_OPTION, REGION_OPTION, out, step, user_errors
+from .common import (
+    OUT_OPTION,
+    REGION_OPTION,
+    check_out,
+    check_seconds,
+    final_path,
+    out,
+    output,
+    step,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -22,31 +33,37 @@ def register(app: typer.Typer) -> None:
                                             "(outlets' delegation_cost, default 1 a pair)."),
         add: int | None = typer.Option(None, "--add", help="Number of (outlet, item) pairs."),
         target: float | None = typer.Option(None, help="Request-weighted coverage share to "
-                                            "reach with the fewest pairs, e.g. 0.9."),
-        items: str | None = typer.Option(None, help="Only these item ids, comma-separated."),
+                                            "reach at least cost, e.g. 0.9."),
+        items: str | None = typer.Option(None, help="Only these item ids or names, "
+                                         "comma-separated (default: the whole catalogue)."),
         max_new_per_outlet: int | None = typer.Option(None, "--max-new-per-outlet",
                                                       help="At most this many new items per "
-                                                      "outlet."),
+                                                      "outlet (one exact MIP over all pairs)."),
         time_limit: float = typer.Option(60.0, "--time-limit", help="Solver seconds."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress."),
     ) -> None:
-        """Delegate items to outlets whose kind may take them, for the most request-weighted
-        coverage. Writes OUT/delegation/chosen.csv, curve.csv and items_after.csv."""
+        """Delegate catalogue items to outlets whose kind may take them (delegable_to), for
+        the most request-weighted coverage: exactly one of --add K pairs, --budget B or
+        --target SHARE. Exact (OR-Tools); proven optimal or the gap is reported. Writes
+        OUT/delegation/chosen.csv, curve.csv and items_after.csv."""
         with user_errors():
-            from gis.region import load_region
-
+            check_out(out_dir)
+            check_seconds(time_limit, "--time-limit")
+            check_delegation_args(budget=budget, add=add, target=target,
+                                  max_new_per_outlet=max_new_per_outlet)
             ids = [t.strip() for t in items.split(",") if t.strip()] if items else None
-            with step("Loading region …", show=not quiet):
-                reg = load_region(region)
-            with step("Choosing delegations …", show=not quiet):
-                plan = plan_delegation(reg, budget=budget, add=add, target=target, items=ids,
-                                       max_new_per_outlet=max_new_per_outlet,
-                                       time_limit_s=time_limit)
-            files = write_delegation(plan, out_dir)
+            with output(out_dir, "delegate") as stage:
+                with step("Loading region …", show=not quiet):
+                    reg = load_region(region)
+                with step("Choosing delegations …", show=not quiet):
+                    plan = plan_delegation(reg, budget=budget, add=add, target=target,
+                                           items=ids, max_new_per_outlet=max_new_per_outlet,
+                                           time_limit_s=time_limit)
+                files = write_delegation(plan, stage)
         if not quiet:
             out.print(plan.summary(), highlight=False)
             for r in plan.chosen.head(10).itertuples():
                 out.print(f"  {r.rank:>3}. {r.outlet_name} ({r.outlet_id}) 新增事项: "
                           f"{r.item_name} +{r.added_population:,.0f} people", highlight=False)
             for f in files.values():
-                out.print(f"wrote {f}", highlight=False)
+                out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)

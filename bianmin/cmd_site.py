@@ -61,10 +61,15 @@ def register(app: typer.Typer) -> None:
         time_limit: float = typer.Option(60.0, "--time-limit", help="Solver seconds per model."),
         seed: int = typer.Option(0, help="Solver seed (same seed, same answer)."),
         solver: str = typer.Option("scip", help="scip | highs | cbc | cp-sat."),
+        weighted: bool = typer.Option(False, "--weighted", help="Maximise request-weighted "
+                                      "coverage: a new site handles the catalogue items its "
+                                      "kind may be given (delegable_to); needs [files] items."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress."),
     ) -> None:
         """Choose new sites: most people covered for K sites or a budget, or least cost for a
-        target share. Writes OUT/siting/chosen.csv, curve.csv and areas_after.csv."""
+        target share. A site that adds nobody is never proposed. Writes
+        OUT/siting/chosen.csv (with each site's area and address), curve.csv and
+        areas_after.csv."""
         with user_errors():
             check_out(out_dir)
             check_seconds(time_limit, "--time-limit")
@@ -90,7 +95,7 @@ def register(app: typer.Typer) -> None:
                     plan = plan_sites(reg, add=add, budget=budget, target=target, model=model,
                                       kinds=_split(kinds), candidates_path=candidates,
                                       replan=replan, grid_m=grid, forbid=_split(forbid) or (),
-                                      costs=table, params=params)
+                                      costs=table, params=params, weighted=weighted)
                 files = write_siting(plan, stage / "siting")
         if not quiet:
             out.print(plan.summary(), highlight=False)

@@ -29,6 +29,7 @@ import pandas as pd
 from .coverage import CoverageResult, grouped_weighted_quantile, weighted_quantile
 from .errors import InputError, InputProblem
 from .io import Column, read_table, validate_table
+from .islands import outlet_sources
 from .network import RoadNetwork
 from .region import OUTLET_KINDS, Region, RegionSettings
 
@@ -381,32 +382,35 @@ def _subset_minutes(network: RoadNetwork, settings: RegionSettings, outlets: gpd
         sel = np.flatnonzero(urban if kind == "urban" else ~urban)
         if len(sel) == 0:
             continue
-        if circle.mode not in snaps:
-            snaps[circle.mode] = network.snap(olon, olat, mode=circle.mode)
-        dsnap = network.snap(dlon[sel], dlat[sel], mode=circle.mode)
-        far = dsnap.distance_m > settings.max_snap_m
-        jobs.append((circle, sel, dsnap, far))
+        if circle.mode not in snaps:  # sources on the main network and islands (gis.islands)
+            snaps[circle.mode] = outlet_sources(network, olon, olat, mode=circle.mode,
+                                                max_snap_m=settings.max_snap_m)
+        dsnaps = [network.snap(dlon[sel], dlat[sel], mode=circle.mode, islands=isl)
+                  for isl in (False, True)]
+        jobs.append((circle, sel, dsnaps, None))
     modes = sorted({c.mode for c, *_ in jobs})
     for mode in modes:  # build the reversed adjacency once, before the threads share it
         network.adjacency_T(mode)
 
     def one(task: tuple[int, str]) -> tuple[int, str, np.ndarray]:
         s, mode = task
-        m = masks[:, s]
-        osnap = snaps[mode]
-        node_s, _ = network.times_to_nearest(osnap.node[m], mode=mode,
-                                             offsets_s=osnap.access_s[m])
+        nodes, offs, owner = snaps[mode]
+        m = masks[owner, s]
+        node_s, _ = network.times_to_nearest(nodes[m], mode=mode, offsets_s=offs[m])
         return s, mode, node_s
 
     tasks = [(s, mode) for s in todo for mode in modes]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
         results = list(pool.map(one, tasks))
     for s, mode, node_s in results:
-        for circle, sel, dsnap, far in jobs:
+        for circle, sel, dsnaps, _ in jobs:
             if circle.mode != mode:
                 continue
-            t = dsnap.access_s + node_s[dsnap.node]
-            t[far] = np.inf
+            t = np.full(len(sel), np.inf)
+            for ds in dsnaps:  # the faster of the main-network and the nearest-part snap
+                ti = ds.access_s + node_s[ds.node]
+                ti[ds.distance_m > settings.max_snap_m] = np.inf
+                t = np.minimum(t, ti)
             minutes = np.round(np.where(np.isfinite(t), t / 60.0, np.nan), 2)
             set_min[sel, s] = minutes
             set_cov[sel, s] = np.isfinite(t) & (minutes <= circle.minutes)

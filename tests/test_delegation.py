@@ -128,3 +128,30 @@ def test_items_restriction_and_ranking():
     assert {j for _, j in r.pairs} <= {1, 2}
     assert np.all(np.diff(r.added_weighted) <= 1e-9)
     assert r.added_weighted.sum() == pytest.approx(r.value)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_against_brute_force_cap_two_budget(seed):
+    """Exact with a cap of two new items per outlet and a budget of four pairs."""
+    p = random_problem(seed, n_points=12, n_outlets=4, n_items=3)
+    r = solve_delegation(p, budget=4.0, max_new_per_outlet=2)
+    assert r.value == pytest.approx(brute(p, budget=4.0, cap=2), abs=1e-6)
+    assert r.status == "optimal" and r.cost <= 4.0 + 1e-9
+    per = [o for o, _ in r.pairs]
+    assert max([per.count(o) for o in per], default=0) <= 2
+
+
+def test_binding_cap_changes_the_answer():
+    """Outlet 0 is best for both items; a cap of one sends one item to outlet 1 (by hand)."""
+    cover = sp.csr_array(np.array([[1, 0], [1, 0], [1, 1]], bool))
+    pop = np.array([10.0, 10.0, 5.0])
+    p = DelegationProblem(cover, pop, np.array([1.0, 2.0]), np.zeros((3, 2), bool),
+                          np.ones((2, 2), bool), np.ones(2))
+    free = solve_delegation(p, add=2)
+    assert sorted(free.pairs) == [(0, 0), (0, 1)] and free.value == pytest.approx(75.0)
+    capped = solve_delegation(p, add=2, max_new_per_outlet=1)
+    # item 1 (weight 2) keeps outlet 0: 50; item 0 gets outlet 1: 5 → 55 (vs 25 + 10 = 35)
+    assert sorted(capped.pairs) == [(0, 1), (1, 0)] and capped.value == pytest.approx(55.0)
+    assert capped.method == "mip" and capped.value == pytest.approx(brute(p, add=2, cap=1))
+    loose = solve_delegation(p, add=2, max_new_per_outlet=2)  # not binding: decomposition kept
+    assert loose.method == "mckp" and loose.value == pytest.approx(75.0)

@@ -53,3 +53,38 @@ def test_delegate_bad_input(app, tmp_path, args, match):
     r = CliRunner().invoke(app, ["delegate", "--region", str(ROOT / "data/andorra"), "--out",
                                  str(tmp_path), *args])
     assert r.exit_code == 2 and match in r.output
+
+
+def test_delegate_writes_through_the_staging_folder(app, tmp_path):
+    """Files land in OUT/delegation, no staging folder is left, an older file is replaced."""
+    old = tmp_path / "delegation" / "stale.csv"
+    old.parent.mkdir(parents=True)
+    old.write_text("x\n")
+    r = CliRunner().invoke(app, ["delegate", "--region", str(ROOT / "data/andorra"), "--out",
+                                 str(tmp_path), "--add", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "delegation/chosen.csv").exists() and not old.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".delegate")]
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--add", "2", "--budget", "3"], "exactly one"),
+    (["--budget", "nan"], "--budget"),
+    (["--add", "1", "--max-new-per-outlet", "-1"], "--max-new-per-outlet"),
+    (["--add", "1", "--time-limit", "0"], "--time-limit"),
+])
+def test_delegate_checks_arguments_before_loading(app, tmp_path, args, match):
+    """Argument errors come first (exit 2) even when the region folder does not exist."""
+    r = CliRunner().invoke(app, ["delegate", "--region", str(tmp_path / "nowhere"), "--out",
+                                 str(tmp_path / "out"), *args])
+    assert r.exit_code == 2 and match in r.output and "nowhere" not in r.output
+    assert not (tmp_path / "out" / "delegation").exists()
+
+
+def test_delegate_help_names_the_outputs(app):
+    """--help explains the three limits and the files written."""
+    r = CliRunner().invoke(app, ["delegate", "--help"])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0
+    for word in ("--add", "--budget", "--target", "--max-new-per-outlet", "chosen.csv"):
+        assert word in text

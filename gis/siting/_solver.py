@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
+from .heuristics import marginal_order
 from .problem import (
     SCIP_TUNED,
     Reduced,
@@ -130,6 +131,14 @@ def _finish(problem: SitingProblem, model: str, params: SolveParams, status: str
             stats: dict, *, assignment: np.ndarray | None = None,
             served: float | None = None) -> SitingResult:
     new = np.sort(np.asarray(new, dtype=np.int64))
+    stats = dict(stats)
+    if served is None:  # a site that adds nobody is never proposed (issue 12.5)
+        kept = _adding(problem, new, assignment)
+        if len(kept) < len(new):
+            log.info("%s: %d chosen site(s) add nobody and are dropped", model,
+                     len(new) - len(kept))
+        stats["idle_dropped"] = len(new) - len(kept)
+        new = kept
     open_mask = problem.required.copy()
     open_mask[new] = True
     covered = problem.covered_by(open_mask)
@@ -140,6 +149,24 @@ def _finish(problem: SitingProblem, model: str, params: SolveParams, status: str
         covered=covered, covered_weight=covered_weight,
         total_weight=float(problem.weights.sum()), cost=float(problem.costs[new].sum()),
         build_s=build_s, solve_s=solve_s, assignment=assignment, stats=stats)
+
+
+def _adding(problem: SitingProblem, new: np.ndarray,
+            assignment: np.ndarray | None) -> np.ndarray:
+    """The new sites that add somebody.
+
+    With an ``assignment`` (p-median): the sites serving some demand point. Otherwise: the
+    sites that add covered population in the greedy order of what each adds on top of the kept
+    sites; a site adding nothing at its turn covers only people the earlier ones cover, so
+    dropping every such site leaves the coverage unchanged.
+    """
+    if len(new) == 0:
+        return new
+    if assignment is not None:
+        return new[np.isin(new, assignment)]
+    order, added = marginal_order(problem.cover, problem.weights, new,
+                                  base=np.flatnonzero(problem.required))
+    return np.sort(order[added > 0])
 
 
 def _uncoverable_message(problem: SitingProblem, red: Reduced, need: float) -> str:

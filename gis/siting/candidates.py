@@ -32,8 +32,8 @@ DEFAULT_COSTS: dict[str, float] = {
     "service_hall": 10.0,
 }
 
-CANDIDATE_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "cost", "capacity", "required",
-                     "forbidden", "source"]
+CANDIDATE_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "address", "cost", "capacity",
+                     "required", "forbidden", "source"]
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,15 @@ def grid_candidates(network, *, spacing_m: float, mode: str) -> pd.DataFrame:
 
 def _table(df: pd.DataFrame | None, source: str) -> pd.DataFrame:
     if df is None or len(df) == 0:
-        return pd.DataFrame(columns=["site_id", "name", "kind", "lon", "lat", "source"])
+        return pd.DataFrame(columns=["site_id", "name", "kind", "lon", "lat", "address",
+                                     "source"])
     out = pd.DataFrame({
         "site_id": df["site_id" if "site_id" in df else "id"].astype(str).to_numpy(),
         "name": df["name"].astype(str).to_numpy() if "name" in df else "",
         "kind": df["kind"].astype(str).to_numpy() if "kind" in df else "other",
         "lon": df["lon"].to_numpy(dtype=float), "lat": df["lat"].to_numpy(dtype=float),
+        "address": (df["address"].fillna("").astype(str).str.strip().to_numpy()
+                    if "address" in df else ""),
     })
     for col in ("cost", "capacity"):
         if col in df:
@@ -154,7 +157,8 @@ def build_candidates(existing: pd.DataFrame | None, candidates: pd.DataFrame | N
             ex = ex[ex["kind"].isin(kinds)]
     parts = [p for p in (ex, ca, gr) if len(p)]
     table = (pd.concat(parts, ignore_index=True) if parts
-             else pd.DataFrame(columns=["site_id", "name", "kind", "lon", "lat", "source"]))
+             else pd.DataFrame(columns=["site_id", "name", "kind", "lon", "lat", "address",
+                                        "source"]))
     problems = []
     dup = table["site_id"].duplicated(keep="first")
     for sid in table.loc[dup, "site_id"]:

@@ -255,6 +255,39 @@ def cover_matrix_plain(graph_t: sp.csr_matrix, source_nodes: np.ndarray,
     return sp.csr_array(coo)
 
 
+def _snaps(network: RoadNetwork, lon: np.ndarray, lat: np.ndarray, mode: str,
+           max_snap_m: float, *, keep_main: bool = False
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Network entry points of each point: its main-network snap and, when different and
+    within ``max_snap_m``, its nearest-part snap (an island), as :mod:`gis.islands` does for
+    coverage. Returns ``(node, access seconds, owner index)``; demand entries beyond
+    ``max_snap_m`` are left out (``keep_main`` keeps every main snap: candidates' egress legs
+    are not capped, as for outlets in coverage).
+    """
+    main = network.snap(lon, lat, mode=mode)
+    ok = np.ones(len(main.node), bool) if keep_main else snapped(main.distance_m, max_snap_m)
+    nodes, acc, own = [main.node[ok]], [main.access_s[ok]], [np.flatnonzero(ok)]
+    if hasattr(network, "parts"):  # a RoadNetwork keeping every part of the network
+        anyp = network.snap(lon, lat, mode=mode, islands=True)
+        extra = np.flatnonzero((anyp.node != main.node) & snapped(anyp.distance_m, max_snap_m))
+        nodes.append(anyp.node[extra])
+        acc.append(anyp.access_s[extra])
+        own.append(extra)
+    return np.concatenate(nodes), np.concatenate(acc), np.concatenate(own)
+
+
+def _min_per_pair(r: np.ndarray, c: np.ndarray,
+                  v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The least value of each (row, column) pair."""
+    if len(r) == 0:
+        return r, c, v
+    order = np.lexsort((v, c, r))
+    r, c, v = r[order], c[order], v[order]
+    first = np.ones(len(r), bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    return r[first], c[first], v[first]
+
+
 class ModeStats(TypedDict):
     """What the cover-set search did for one mode."""
 
@@ -317,33 +350,36 @@ def network_cover_sets(network: RoadNetwork, demand_lon: np.ndarray, demand_lat:
     t0 = time.perf_counter()
     dlon = np.asarray(demand_lon, float)
     dlat = np.asarray(demand_lat, float)
+    clon = np.asarray(candidate_lon, float)
+    clat = np.asarray(candidate_lat, float)
     minutes = np.asarray(demand_minutes, float)
     modes = np.asarray(demand_mode, dtype=object)
-    n_d, n_c = len(dlon), len(np.asarray(candidate_lon))
+    n_d, n_c = len(dlon), len(clon)
     reachable = np.zeros(n_d, dtype=bool)
     rows, cols, vals = [], [], []
     stats: dict[str, ModeStats] = {}
     for mode in sorted(set(modes.tolist())):
         sel = np.flatnonzero(modes == mode)
-        ds = network.snap(dlon[sel], dlat[sel], mode=mode)
-        ok = snapped(ds.distance_m, max_snap_m)
-        reachable[sel] = ok
-        if n_c == 0 or not ok.any():
+        d_node, d_acc, d_own = _snaps(network, dlon[sel], dlat[sel], mode, max_snap_m)
+        reachable[sel[np.unique(d_own)]] = True
+        if n_c == 0 or len(d_node) == 0:
             continue
-        cs = network.snap(candidate_lon, candidate_lat, mode=mode)
-        budget = np.where(ok, search_limit_s(minutes[sel]) - ds.access_s, -1.0)
+        c_node, c_acc, c_own = _snaps(network, clon, clat, mode, max_snap_m, keep_main=True)
+        budget = search_limit_s(minutes[sel][d_own]) - d_acc
         t1 = time.perf_counter()
-        m = cover_matrix(network.graph_T(mode), cs.node, cs.access_s, ds.node, budget,
+        m = cover_matrix(network.graph_T(mode), c_node, c_acc, d_node, budget,
                          chunk_size=chunk_size, workers=workers,
                          node_xy=np.column_stack([network.x, network.y]))
         stats[mode] = ModeStats(demand=len(sel), pairs=int(m.nnz),
                                 seconds=round(time.perf_counter() - t1, 3))
         coo = m.tocoo()
-        total = coo.data + ds.access_s[coo.row]
-        keep = within_circle(total, minutes[sel][coo.row])
-        rows.append(sel[coo.row[keep]])
-        cols.append(coo.col[keep])
-        vals.append(total[keep])
+        total = coo.data + d_acc[coo.row]
+        r, c = d_own[coo.row], c_own[coo.col]
+        keep = within_circle(total, minutes[sel][r])
+        r, c, total = _min_per_pair(r[keep], c[keep], total[keep])
+        rows.append(sel[r])
+        cols.append(c)
+        vals.append(total)
     if rows:
         coo = sp.coo_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                            shape=(n_d, n_c))

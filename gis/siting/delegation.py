@@ -17,7 +17,8 @@ programming. The curves are computed lazily: the DP first runs on *upper bounds*
 answer uses that is not yet exact is solved (greedy when it meets the bound, else a MIP), and
 the DP is rerun until its answer uses exact points only. The DP's value is then a proven upper
 bound that the answer attains. With unequal costs or a binding per-outlet cap, one MIP over all
-pairs is solved instead (:func:`_full_mip`).
+pairs is solved instead (:func:`_full_mip`); with a cap and equal costs the decomposition runs
+first, and its proven optimum is kept when it respects the cap (it solves a relaxation).
 """
 
 from __future__ import annotations
@@ -298,14 +299,25 @@ def solve_delegation(p: DelegationProblem, *, budget: float | None = None,
     costs = p.cost[np.any(allowed, axis=1)]
     uniform = len(costs) == 0 or np.allclose(costs, costs[0])
     unit = float(costs[0]) if len(costs) else 1.0
-    if max_new_per_outlet is None and uniform and unit > 0:
+    if uniform and unit > 0:
         res = _decomposed(p, items, budget=budget, add=add, need=need, unit=unit,
                           time_limit=time_limit_s)
-        if res is not None:
+        # without the cap the problem is a relaxation of the capped one: its proven optimum
+        # is also optimal with the cap when it happens to respect it
+        if res is not None and (max_new_per_outlet is None or (
+                res[3] == "optimal" and _within_cap(res[0], max_new_per_outlet))):
             return _result(p, res, "mckp", t0)
     res = _full_mip(p, items, budget=budget, add=add, need=need, cap=max_new_per_outlet,
                     time_limit=time_limit_s)
     return _result(p, res, "mip", t0)
+
+
+def _within_cap(pairs: list[tuple[int, int]], cap: int) -> bool:
+    """Whether no outlet gets more than ``cap`` new items."""
+    counts: dict[int, int] = {}
+    for o, _ in pairs:
+        counts[o] = counts.get(o, 0) + 1
+    return max(counts.values(), default=0) <= cap
 
 
 def _result(p, res, method, t0) -> DelegationResult:

@@ -22,10 +22,15 @@ from gis.items import ItemCoverage, ItemTable, item_coverage_of_region, items_of
 from gis.region import Region
 
 from .coversets import network_cover_sets
-from .delegation import DelegationProblem, DelegationResult, solve_delegation
+from .delegation import (
+    DelegationProblem,
+    DelegationResult,
+    InfeasibleDelegationError,
+    solve_delegation,
+)
 
-__all__ = ["DelegationPlan", "plan_delegation", "write_delegation", "CHOSEN_COLUMNS",
-           "CURVE_COLUMNS"]
+__all__ = ["DelegationPlan", "plan_delegation", "write_delegation", "check_delegation_args",
+           "CHOSEN_COLUMNS", "CURVE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +127,30 @@ def delegation_problem(region: Region, items: ItemTable, ic: ItemCoverage,
                              allowed, _delegation_cost(region))
 
 
+def check_delegation_args(*, budget: float | None, add: int | None, target: float | None,
+                          max_new_per_outlet: int | None) -> None:
+    """Raise :class:`InputError` naming every bad argument (the CLI calls it before any work)."""
+    problems = []
+    given = [n for n, v in (("--budget", budget), ("--add", add), ("--target", target))
+             if v is not None]
+    if len(given) != 1:
+        problems.append(InputProblem("arguments", None, None, "give exactly one of --budget, "
+                                     f"--add or --target (got {', '.join(given) or 'none'})"))
+    if budget is not None and not (np.isfinite(budget) and budget >= 0):
+        problems.append(InputProblem("--budget", None, None, f"{budget}: expected a finite "
+                                     "number >= 0"))
+    if add is not None and add < 0:
+        problems.append(InputProblem("--add", None, None, f"{add}: expected a whole number >= 0"))
+    if target is not None and not 0 < target <= 1:  # NaN fails too
+        problems.append(InputProblem("--target", None, None, f"{target}: expected a share in "
+                                     "(0, 1]"))
+    if max_new_per_outlet is not None and max_new_per_outlet < 0:
+        problems.append(InputProblem("--max-new-per-outlet", None, None,
+                                     f"{max_new_per_outlet}: expected a whole number >= 0"))
+    if problems:
+        raise InputError(problems)
+
+
 def plan_delegation(region: Region, *, budget: float | None = None, add: int | None = None,
                     target: float | None = None, items: Collection[str] | None = None,
                     max_new_per_outlet: int | None = None, time_limit_s: float = 60.0,
@@ -129,19 +158,8 @@ def plan_delegation(region: Region, *, budget: float | None = None, add: int | N
     """Choose which items to delegate to which outlets of ``region`` (exactly one of
     ``budget``, ``add`` or ``target``, a request-weighted coverage share).
     """
-    problems = []
-    if sum(x is not None for x in (budget, add, target)) != 1:
-        problems.append("give exactly one of --budget, --add or --target")
-    if budget is not None and not budget >= 0:
-        problems.append(f"--budget must be >= 0, got {budget}")
-    if add is not None and add < 0:
-        problems.append(f"--add must be >= 0, got {add}")
-    if target is not None and not 0 < target <= 1:
-        problems.append(f"--target must be in (0, 1], got {target}")
-    if max_new_per_outlet is not None and max_new_per_outlet < 0:
-        problems.append(f"--max-new-per-outlet must be >= 0, got {max_new_per_outlet}")
-    if problems:
-        raise InputError([InputProblem("arguments", None, None, p) for p in problems])
+    check_delegation_args(budget=budget, add=add, target=target,
+                          max_new_per_outlet=max_new_per_outlet)
     table = items_of_region(region)
     if table is None:
         raise InputError(InputProblem(str(region.path / "region.toml"), None, "files.items",
@@ -151,8 +169,11 @@ def plan_delegation(region: Region, *, budget: float | None = None, add: int | N
     base = coverage_of_region(region)
     ic = item_coverage_of_region(region, base=base, items=table)
     p = delegation_problem(region, table, ic, base.points, workers=workers)
-    res = solve_delegation(p, budget=budget, add=add, target=target, items=idx,
-                           max_new_per_outlet=max_new_per_outlet, time_limit_s=time_limit_s)
+    try:
+        res = solve_delegation(p, budget=budget, add=add, target=target, items=idx,
+                               max_new_per_outlet=max_new_per_outlet, time_limit_s=time_limit_s)
+    except InfeasibleDelegationError as exc:
+        raise InputError(InputProblem("--target", None, None, str(exc))) from exc
     return _tables(region, table, ic, p, res)
 
 
@@ -201,7 +222,10 @@ def _tables(region, table, ic, p, res) -> DelegationPlan:
 
 
 def write_delegation(plan: DelegationPlan, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write chosen.csv, curve.csv and items_after.csv under ``out_dir/delegation``."""
+    """Write chosen.csv, curve.csv and items_after.csv under ``out_dir/delegation``.
+
+    ``out_dir`` is usually a staging folder (see :mod:`gis.outdir`).
+    """
     d = Path(out_dir) / "delegation"
     return {"chosen": write_csv(plan.chosen[CHOSEN_COLUMNS], d / "chosen.csv"),
             "curve": write_csv(plan.curve[CURVE_COLUMNS], d / "curve.csv"),

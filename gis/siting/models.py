@@ -122,7 +122,9 @@ def solve_mclp(problem: SitingProblem, *, p: int | None = None, budget: float | 
         for g in range(n_g):
             obj.SetCoefficient(y[g], float(red.weights[g]))
         obj.SetMaximization()
-        if hint_free is not None:
+        if hint_free is not None and params.solver != "highs":
+            # OR-Tools' HiGHS interface crashes the process on SetHint (seen with 9.x,
+            # HiGHS 1.12): no warm start there
             s.SetHint(x, [float(v) for v in hint_free])
         status, o, b, chosen, build_s, solve_s = mip.solve_timed(t0, x)
         obj, bound = o + red.pre_covered, b + red.pre_covered

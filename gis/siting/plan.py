@@ -17,6 +17,7 @@ import pandas as pd
 from gis.coverage import coverage_of_region
 from gis.crs import BBox, pad_bbox
 from gis.errors import InputError, InputProblem
+from gis.items import ItemTable, item_coverage_of_region, items_of_region
 from gis.region import Region, load_outlets
 from gis.rules import point_circles, point_is_urban
 
@@ -24,15 +25,24 @@ from .candidates import CostTable, build_candidates, grid_candidates
 from .coversets import network_cover_sets
 from .models import solve_mclp, solve_pmedian, solve_set_cover
 from .problem import InfeasibleTargetError, SitingProblem, SitingResult, SolveParams
+from .proposals import chosen_places, unreachable_target_message
 from .report import coverage_curve, rank_sites
+from .weighted import added_along, weighted_demand
 
 __all__ = ["SitingPlan", "plan_sites", "MODELS", "CHOSEN_COLUMNS", "CURVE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
 MODELS = ("mclp", "setcover", "pmedian")
-CHOSEN_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population", "rank", "cost"]
+CHOSEN_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "area_id", "area_name", "address",
+                  "added_population", "rank", "cost"]
+#: Extra columns of ``chosen.csv`` when the region has an item catalogue: the number of items
+#: a new outlet of the site's kind would handle, and (``--weighted``) the request-weighted
+#: people it adds at its turn.
+ITEM_COLUMNS = ["items", "added_weighted"]
 CURVE_COLUMNS = ["sites", "cost", "covered_population", "coverage_rate"]
+#: The curve of a ``--weighted`` run: request-weighted people and rate (items a site handles).
+WEIGHTED_CURVE_COLUMNS = ["sites", "cost", "weighted_covered", "weighted_rate"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,13 @@ class SitingPlan:
     before: dict
     after: dict
     seconds: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    weighted: dict | None = None
+
+    @property
+    def curve_columns(self) -> list[str]:
+        """Columns of ``curve.csv`` (request-weighted ones for a ``--weighted`` run)."""
+        return WEIGHTED_CURVE_COLUMNS if self.weighted is not None else CURVE_COLUMNS
 
     def summary(self) -> str:
         """What a planner reads first."""
@@ -54,6 +71,11 @@ class SitingPlan:
         lines = [self.result.summary(),
                  f"region coverage: {b['coverage_rate']:.1%} → {a['coverage_rate']:.1%} "
                  f"(+{a['covered_population'] - b['covered_population']:,.0f} people)"]
+        if self.weighted is not None:
+            w = self.weighted
+            lines.append(f"request-weighted coverage: {w['before']:.1%} → {w['after']:.1%} "
+                         f"(+{w['after'] - w['before']:.1%} of expected requests)")
+        lines += list(self.notes)
         for r in self.chosen.head(10).itertuples():
             lines.append(f"  {r.rank:>2}. {r.site_id} {r.name} ({r.kind}) "
                          f"+{r.added_population:,.0f}")
@@ -67,7 +89,7 @@ def _demand_circles(region: Region) -> tuple[np.ndarray, np.ndarray]:
     return point_circles(point_is_urban(region.demand, region.areas), region.settings.circles)
 
 
-def _check(add, budget, target, model) -> None:
+def _check(add, budget, target, model, weighted=False, replan=False) -> None:
     given = [n for n, v in (("--add", add), ("--budget", budget), ("--target", target))
              if v is not None]
     problems = []
@@ -90,6 +112,12 @@ def _check(add, budget, target, model) -> None:
     if model == "mclp" and target is not None and not problems:
         problems.append(InputProblem("--model", None, None, "mclp takes --add or --budget; "
                                 "--target goes with --model setcover"))
+    if weighted and model != "mclp" and not problems:
+        problems.append(InputProblem("--weighted", None, None, "weighted siting takes --add or "
+                                     "--budget (model mclp)"))
+    if weighted and replan:
+        problems.append(InputProblem("--weighted", None, None, "--weighted keeps the existing "
+                                     "outlets and their items; it cannot go with --replan"))
     if problems:
         raise InputError(problems)
 
@@ -100,7 +128,7 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
                replan: bool = False, grid_m: float | None = None,
                forbid: Collection[str] = (), costs: CostTable | None = None,
                params: SolveParams | None = None, curve_max: int = 15,
-               workers: int | None = None) -> SitingPlan:
+               workers: int | None = None, weighted: bool = False) -> SitingPlan:
     """Choose new sites for ``region``.
 
     Parameters
@@ -119,11 +147,25 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
         Also offer a new station on a regular grid of network nodes this far apart.
     curve_max
         Longest coverage curve (new sites) to compute.
+    weighted
+        Maximise the request-weighted coverage (see :mod:`gis.siting.weighted`): needs the
+        region's item catalogue; a new site handles the items its kind may be given.
+
+    Notes
+    -----
+    A chosen site that adds nobody is never proposed: with ``add=K`` the answer may hold
+    fewer sites, and :attr:`SitingPlan.notes` says why. A ``target`` out of reach names the
+    ceiling of the current candidates and of a ``--grid`` candidate set.
     """
     model = model or ("setcover" if target is not None else "mclp")
-    _check(add, budget, target, model)
+    _check(add, budget, target, model, weighted, replan)
     params = params or SolveParams()
     t0 = time.perf_counter()
+    items = items_of_region(region)
+    if weighted and items is None:
+        raise InputError(InputProblem(str(region.path / "region.toml"), None, "files.items",
+                                      "--weighted needs an item catalogue: add "
+                                      "`items = \"items.csv\"` under [files]"))
     tables = []
     for path in (region.files.get("candidates"), candidates_path):
         if path is not None:
@@ -156,6 +198,23 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
                             capacity=cands["capacity"].to_numpy(dtype=float),
                             demand_ids=dem["id"].to_numpy(),
                             candidate_ids=cands["site_id"].to_numpy())
+    plain = SitingProblem(cs.times, problem.weights, problem.costs, required=problem.required,
+                          forbidden=problem.forbidden, demand_ids=problem.demand_ids,
+                          candidate_ids=problem.candidate_ids)
+    wd, w_before = None, None
+    if weighted:
+        assert items is not None
+        base = coverage_of_region(region)
+        ic = item_coverage_of_region(region, base=base, items=items)
+        assert ic is not None
+        cat = items.catalogue
+        wd = weighted_demand(cs.times, problem.weights, cands["kind"].to_numpy(),
+                             cat["weight"].to_numpy(float), list(cat["delegable_to"]),
+                             ic.set_covered[:, ic.item_set], costs=problem.costs,
+                             required=problem.required, forbidden=problem.forbidden,
+                             candidate_ids=problem.candidate_ids)
+        problem = wd.problem
+        w_before = float(ic.total["weighted_rate"])
     try:
         if model == "mclp":
             result = solve_mclp(problem, p=add, budget=budget, params=params)
@@ -167,28 +226,79 @@ def plan_sites(region: Region, *, add: int | None = None, budget: float | None =
             result = solve_pmedian(problem, p=add, penalty_s=2 * 60 * float(minutes.max()),
                                    params=params)
     except InfeasibleTargetError as exc:
-        raise InputError(InputProblem("--target", None, None, str(exc))) from exc
+        assert target is not None
+        msg = unreachable_target_message(region, plain, target, cs.reachable, minutes=minutes,
+                                         modes=modes, grid_m=grid_m, workers=workers)
+        raise InputError(InputProblem("--target", None, None, f"{msg} ({exc})")) from exc
     t2 = time.perf_counter()
-    plain = SitingProblem(cs.times, problem.weights, problem.costs, required=problem.required,
-                          forbidden=problem.forbidden)
-    ranked = rank_sites(plain, result)
-    chosen = cands.iloc[ranked["index"].to_numpy()].reset_index(drop=True)
-    chosen["added_population"] = np.round(ranked["added_population"].to_numpy(), 1)
+    ranked = rank_sites(problem, result)  # weighted run: ordered by request-weighted gain
+    order = ranked["index"].to_numpy()
+    chosen = chosen_places(region, cands.iloc[order].reset_index(drop=True))
+    base_sites = np.flatnonzero(np.asarray(plain.required, bool))
+    chosen["added_population"] = np.round(
+        added_along(plain.cover, plain.weights, order, base_sites), 1)
     chosen["rank"] = ranked["rank"].to_numpy()
-    chosen = chosen[CHOSEN_COLUMNS]
+    columns = list(CHOSEN_COLUMNS)
+    if items is not None:
+        n_items = _items_per_kind(items)
+        chosen["items"] = chosen["kind"].map(lambda k: n_items.get(k, 0)).astype(int)
+        columns.append("items")
+    if wd is not None:
+        chosen["added_weighted"] = np.round(ranked["added_population"].to_numpy(), 1)
+        columns.append("added_weighted")
+    chosen = chosen[columns]
     k_max = min(max(len(result.new), add or 0), curve_max)
-    curve = coverage_curve(plain, k_max, params=params)
+    if add is not None and len(result.new) < add and result.is_optimal:
+        k_max = min(len(result.new), curve_max)  # more sites cannot add anyone
+    curve = coverage_curve(problem if wd is not None else plain, k_max, params=params)
     t3 = time.perf_counter()
     areas, before, after = _areas(region, cands, result)
-    if abs(after["covered_population"] - result.covered_weight) > 1e-6 * max(
+    plain_after = float(plain.weights[plain.covered_by(result.open)].sum())
+    if abs(after["covered_population"] - plain_after) > 1e-6 * max(
             1.0, result.total_weight) and not problem.capacitated:
         log.warning("siting and coverage disagree: %.1f vs %.1f people covered",
-                    result.covered_weight, after["covered_population"])
+                    plain_after, after["covered_population"])
+    w_info = None
+    if wd is not None:
+        assert w_before is not None
+        total_pop = float(plain.weights.sum())
+        gain = result.covered_weight  # required sites cover no weighted row
+        w_info = {"before": w_before, "after": w_before + gain / total_pop}
+        curve = curve.rename(columns={"covered_population": "weighted_covered"})
+        curve["weighted_rate"] = np.round(w_before + curve["weighted_covered"] / total_pop, 5)
+        curve["weighted_covered"] = np.round(curve["weighted_covered"], 1)
     secs = {"cover_sets": round(t1 - t0, 3), "model": round(t2 - t1, 3),
             "curve": round(t3 - t2, 3), "areas": round(time.perf_counter() - t3, 3)}
     log.info("siting times: %s", secs)
-    return SitingPlan(result, cands, chosen, curve[CURVE_COLUMNS + ["status", "gap"]], areas,
-                      before, after, secs)
+    notes = _notes(result, add, len(chosen), weighted)
+    if add is None and result.stats.get("idle_dropped"):
+        notes += (f"{result.stats['idle_dropped']} site(s) the solver also picked add nobody "
+                  "and are not proposed.",)
+    cols = (WEIGHTED_CURVE_COLUMNS if wd is not None else CURVE_COLUMNS) + ["status", "gap"]
+    return SitingPlan(result, cands, chosen, curve[cols], areas, before, after, secs,
+                      notes, w_info)
+
+
+def _items_per_kind(items: ItemTable) -> dict[str, int]:
+    """How many catalogue items a new outlet of each kind may be given."""
+    counts: dict[str, int] = {}
+    for ks in items.catalogue["delegable_to"]:
+        for k in ks:
+            counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def _notes(result: SitingResult, add: int | None, n_chosen: int, weighted: bool) -> tuple[str, ...]:
+    """Why fewer sites than asked for were proposed."""
+    if add is None or n_chosen >= add:
+        return ()
+    what = "request-weighted coverage" if weighted else "anyone"
+    proven = result.status == "optimal"
+    why = (f"no other candidate adds {what}: every person a remaining candidate reaches is "
+           "already covered" if proven else "the solver stopped before proving that more "
+           "sites cannot add anyone")
+    return (f"stopped at {n_chosen} of the {add} sites asked for: {why}. Offer more "
+            "candidates (--candidates FILE, --grid METRES) to go further.",)
 
 
 #: Candidate sites further than this outside the road network's extent are not read.

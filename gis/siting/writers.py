@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..io import write_csv
-from .plan import CURVE_COLUMNS, SitingPlan
+from .plan import SitingPlan
 
 __all__ = ["write_siting"]
 
@@ -29,6 +29,6 @@ def write_siting(plan: SitingPlan, folder: str | os.PathLike) -> dict[str, Path]
     d = Path(folder)
     return {
         "chosen": write_csv(plan.chosen, d / "chosen.csv"),
-        "curve": write_csv(plan.curve[CURVE_COLUMNS], d / "curve.csv"),
+        "curve": write_csv(plan.curve[plan.curve_columns], d / "curve.csv"),
         "areas": write_csv(plan.areas, d / "areas_after.csv"),
     }
