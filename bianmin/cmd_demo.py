@@ -22,6 +22,7 @@ from routing import write_routes
 from routing.region_day import plan_region_routes
 from routing.solver import DEFAULT_TIME_LIMIT_S
 
+from .cmd_map import write_public
 from .common import (
     OUT_OPTION,
     REGION_OPTION,
@@ -35,7 +36,6 @@ from .common import (
     parse_date,
     user_errors,
 )
-from .cmd_map import write_public
 from .display import print_area_table, print_worst_items
 from .index_page import write_index
 

@@ -17,8 +17,8 @@ from gis.itemgrid import item_grid_of_region
 from gis.items import items_of_region
 from gis.region import Region, load_region
 from maps import MapOptions, write_map
-from maps.public import write_public_map
 from maps.layers import PROPOSAL_COLUMNS
+from maps.public import write_public_map
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, out, output, step, user_errors
 

@@ -39,8 +39,8 @@ def pinyin_keys(text: str) -> tuple[str, str]:
     Letters and digits in the text are kept as they are (lower-cased).
     """
     s = str(text)
-    full = "".join(lazy_pinyin(s, errors=lambda x: list(x))).lower()
-    ini = "".join(lazy_pinyin(s, style=Style.FIRST_LETTER, errors=lambda x: list(x))).lower()
+    full = "".join(lazy_pinyin(s, errors=lambda x: x)).lower()
+    ini = "".join(lazy_pinyin(s, style=Style.FIRST_LETTER, errors=lambda x: x)).lower()
     return re.sub(r"\s+", "", full), re.sub(r"\s+", "", ini)
 
 

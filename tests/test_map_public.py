@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import json
 import re
-import shutil
 
 import geopandas as gpd
 import numpy as np
