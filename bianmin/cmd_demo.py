@@ -22,6 +22,7 @@ from routing import write_routes
 from routing.region_day import plan_region_routes
 from routing.solver import DEFAULT_TIME_LIMIT_S
 
+from .cmd_map import write_public
 from .common import (
     OUT_OPTION,
     REGION_OPTION,
@@ -106,6 +107,7 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, description="publishing the map")
                 write_map(reg, cov, circles_of_region(reg), stage, proposals=plan.chosen,
                           options=options)
+                write_public(reg, stage, options)
                 step_done(STEPS[3], t)
                 t = time.perf_counter()
                 bar.update(task, description="planning the runners' routes")
@@ -132,7 +134,8 @@ def register(app: typer.Typer) -> None:
         route_dir = out_dir / "routes"
         rows = [(final_path(f, stage, out_dir), "coverage 覆盖") for f in cov_files.values()]
         rows += [(final_path(f, stage, out_dir), "siting 选址") for f in site_files.values()]
-        rows.append((out_dir / "map" / "index.html", "service map 政务服务地图"))
+        rows.append((out_dir / "map" / "public" / "index.html", "citizens' map 政务服务网点"))
+        rows.append((out_dir / "map" / "planning" / "index.html", "planning map 规划图"))
         rows.append((route_dir / "plan.json", "day plan 当日计划"))
         rows.append((route_dir / "routes.xlsx", "dispatcher workbook 调度表"))
         rows.append((route_dir / "sheets", f"{n_sheets} runner sheets, HTML + PDF 跑手路线单"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +13,12 @@ from gis.circles import circles_of_region
 from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
 from gis.io import read_table
-from gis.region import load_region
+from gis.itemgrid import item_grid_of_region
+from gis.items import items_of_region
+from gis.region import Region, load_region
 from maps import MapOptions, write_map
 from maps.layers import PROPOSAL_COLUMNS
+from maps.public import write_public_map
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, out, output, step, user_errors
 
@@ -39,6 +43,26 @@ def _read_proposals(path: Path) -> pd.DataFrame:
     return df
 
 
+AUDIENCES = ("public", "planning", "both")
+
+
+def write_public(reg: Region, stage: Path, options: MapOptions) -> Path:
+    """The citizens' map of a region into ``stage/map/public`` (catalogue and grid if any)."""
+    items = items_of_region(reg)
+    grid = item_grid_of_region(reg, items)
+    return write_public_map(reg, stage, items=items, grid=grid, options=options).path or stage
+
+
+def keep_other_audience(out_dir: Path, stage: Path, audience: str) -> None:
+    """Carry the other audience's existing folder into the stage (the swap replaces ``map``)."""
+    for other in ("public", "planning"):
+        if other == audience or audience == "both":
+            continue
+        old = out_dir / "map" / other
+        if old.is_dir():
+            shutil.copytree(old, stage / "map" / other)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `map` command."""
 
@@ -55,13 +79,17 @@ def register(app: typer.Typer) -> None:
         population: Path | None = typer.Option(
             None, help="Your own population table (id, lon, lat, population, area_id)."),
         proposals: Path | None = typer.Option(
-            None, help="Proposed sites to show (site_id, name, kind, lon, lat, "
-            "added_population, rank), e.g. from `bianmin site`."),
+            None, help="Proposed sites to show on the planning map (site_id, name, kind, lon, "
+            "lat, added_population, rank), e.g. from `bianmin site`."),
+        audience: str = typer.Option(
+            "public", help="public: the citizens' map (outlets, items, hours, navigation; "
+            "no planning data) in OUT/map/public; planning: coverage, gaps and proposals in "
+            "OUT/map/planning; both."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
     ) -> None:
-        """Publish the service map: OUT/map/index.html with its assets and GeoJSON layers.
+        """Publish the service map: OUT/map/public/ (citizens) or OUT/map/planning/.
 
-        The folder works offline (open index.html from disk); only the chosen tile server is
+        Each folder works offline (open index.html from disk); only the chosen tile server is
         called.
         """
         with user_errors():
@@ -77,18 +105,31 @@ def register(app: typer.Typer) -> None:
                 raise InputError(InputProblem("--tianditu-key", None, None,
                                          "Tianditu tiles need a key: pass --tianditu-key or set "
                                          "TIANDITU_KEY, or choose --tiles osm|amap|none"))
+            if audience not in AUDIENCES:
+                raise InputError(InputProblem("--audience", None, None,
+                                              f"expected public, planning or both, got "
+                                              f"{audience!r}"))
             props = _read_proposals(proposals) if proposals is not None else None
             options = MapOptions(lang=lang, tiles=tiles, tianditu_key=key)
             with output(out_dir, "map") as stage:
+                keep_other_audience(out_dir, stage, audience)
                 with step("Loading region …", show=not quiet):
                     reg = load_region(region, demand_path=population)
-                with step("Computing coverage …", show=not quiet):
-                    cov = coverage_of_region(reg)
-                with step("Drawing service circles …", show=not quiet):
-                    circles = circles_of_region(reg)
-                with step("Writing the map …", show=not quiet):
-                    sm = write_map(reg, cov, circles, stage, proposals=props, options=options)
-        sm.path = out_dir / "map"  # where the staged folder landed
+                lines = []
+                if audience in ("public", "both"):
+                    with step("Writing the citizens' map …", show=not quiet):
+                        write_public(reg, stage, options)
+                    lines.append(f"wrote {out_dir / 'map' / 'public'}")
+                if audience in ("planning", "both"):
+                    with step("Computing coverage …", show=not quiet):
+                        cov = coverage_of_region(reg)
+                    with step("Drawing service circles …", show=not quiet):
+                        circles = circles_of_region(reg)
+                    with step("Writing the planning map …", show=not quiet):
+                        sm = write_map(reg, cov, circles, stage, proposals=props,
+                                       options=options)
+                    lines.append(sm.summary().split(" → ")[0])
+                    lines.append(f"wrote {out_dir / 'map' / 'planning'}")
         if not quiet:
-            out.print(sm.summary(), highlight=False)
-            out.print(f"wrote {sm.path}", highlight=False)
+            for line in lines:
+                out.print(line, highlight=False)

@@ -29,7 +29,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         ("siting/areas_after.csv", "各区域前后对比", "coverage per area before and after"),
     ]),
     ("地图 Service map", [
-        ("map/index.html", "政务服务地图（离线可用）", "the published service map (works offline)"),
+        ("map/public/index.html", "政务服务网点地图（面向群众：事项、办公时间、导航，离线可用）",
+         "the citizens' map (items, hours, navigation; works offline)"),
+        ("map/planning/index.html", "规划地图（覆盖率、圈外人口、建议新增网点）",
+         "the planning map (coverage, people outside their circle, proposals)"),
     ]),
     ("跑手路线 Runner routes", [
         ("routes/routes.xlsx", "调度工作簿（每位跑手一页，状态下拉）",

@@ -351,7 +351,7 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     if gcj:
         (w, e), (s, n) = wgs84_to_gcj02(np.array([w, e]), np.array([s, n]))
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=13, tiles=None,
-                   prefer_canvas=True, control_scale=True)
+                   prefer_canvas=True, control_scale=False)
     m.default_js = list(LEAFLET_JS) + [("bianmin_js", "assets/bianmin.js")]
     m.default_css = list(LEAFLET_CSS)
     m.fit_bounds([[float(s), float(w)], [float(n), float(e)]])
@@ -406,14 +406,16 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         localise(el)
         el.add_to(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
-    _Init().add_to(m)
+    _Init().add_to(m)  # adds the metric-only scale
     return ServiceMap(map=m, layers=layers, options=options, tiles=tiles)
 
 
 def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
               out_dir: str | os.PathLike, *, proposals: pd.DataFrame | None = None,
-              options: MapOptions | None = None) -> ServiceMap:
-    """Write ``out_dir/map/``: index.html, assets/ and the layers as GeoJSON, atomically.
+              options: MapOptions | None = None, folder: str = "map/planning") -> ServiceMap:
+    """Write ``out_dir/<folder>/`` (the planning map): index.html, assets/ and GeoJSON layers.
+
+    Atomic: the folder is built beside its destination and renamed into place.
 
     The folder is built beside its destination and renamed into place; the old one (if any)
     is removed only after the new one is complete.
@@ -426,10 +428,9 @@ def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     sm = build_map(region, coverage, circles, proposals=proposals, options=options)
     html = sm.map.get_root().render()
     check_offline(html, allowed_hosts=sm.tiles.hosts)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / "map"
-    tmp = Path(tempfile.mkdtemp(prefix=".map.", dir=out_dir))
+    final = Path(out_dir) / folder
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".map.", dir=final.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; the page is meant to be served
     try:
         copy_assets(tmp)
@@ -442,7 +443,7 @@ def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
             files[key] = final / f"{key}.geojson"
         old = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=".map.old.", dir=out_dir))
+            old = Path(tempfile.mkdtemp(prefix=".map.old.", dir=final.parent))
             os.replace(final, old / "map")
         os.replace(tmp, final)
         if old is not None:

@@ -22,7 +22,7 @@ def test_demo_writes_and_links_every_output(tmp_path):
     links = re.findall(r'href="([^"]+)"', index)
     for required in ("coverage/areas.csv", "coverage/points.csv", "coverage/coverage.gpkg",
                      "siting/chosen.csv", "siting/curve.csv", "siting/areas_after.csv",
-                     "map/index.html", "routes/routes.xlsx", "routes/plan.json"):
+                     "map/planning/index.html", "map/public/index.html", "routes/routes.xlsx", "routes/plan.json"):
         assert required in links
     assert any(x.startswith("routes/sheets/") and x.endswith(".pdf") for x in links)
     for link in links:
@@ -32,6 +32,6 @@ def test_demo_writes_and_links_every_output(tmp_path):
     plan = json.loads((tmp_path / "routes" / "plan.json").read_text(encoding="utf-8"))
     assert plan["date"] == "2026-12-01"
     # the proposals are a layer of the published map
-    assert (tmp_path / "map" / "proposals.geojson").exists()
+    assert (tmp_path / "map" / "planning" / "proposals.geojson").exists()
     # the closing summary names the index page to open first
     assert str(tmp_path / "index.html") in res.output

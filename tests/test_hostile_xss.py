@@ -92,7 +92,8 @@ def opened(browser, path, *, ready: str | None = None):
 def test_map_search_popups_legend_and_title_stay_text(browser, demo_out):
     """Search tips, every popup and tooltip, the legend and the title show the payloads as
     text; none runs."""
-    with opened(browser, demo_out / "map" / "index.html", ready="window.BM_READY === true") \
+    with opened(browser, demo_out / "map" / "planning" / "index.html",
+                ready="window.BM_READY === true") \
             as page:
         assert page.title() == f"{REGION_NAME} 政务服务地图"
         assert REGION_NAME in page.inner_text(".bm-legend")
@@ -134,6 +135,28 @@ def test_map_search_popups_legend_and_title_stay_text(browser, demo_out):
         assert evil("区0", 0) in joined  # area tooltips and uncovered popups
         assert evil("cname0", 0) in joined  # a proposal (from candidates.csv) popup
         page.locator(".leaflet-control-layers").hover()
+
+
+def test_public_map_search_list_and_popups_stay_text(browser, demo_out):
+    """The citizens' map: title, search list, item chips, popups and nav links keep the
+    payloads as text; none runs."""
+    with opened(browser, demo_out / "map" / "public" / "index.html",
+                ready="window.BM_READY === true") as page:
+        assert page.title().startswith(REGION_NAME)
+        assert REGION_NAME in page.inner_text("#bm-title")
+        page.fill("#bm-q", "oname")  # every outlet name: "oname<i><payload>"
+        listed = page.inner_text("#bm-list")
+        assert evil("oname0", 0) in listed and evil("oname1", 1) in listed
+        assert evil("oaddress0", 0) in listed
+        ids = page.eval_on_selector_all("#bm-list [data-outlet-id]", "es => es.length")
+        assert ids == 2
+        page.locator("#bm-list .bm-entry-name").first.click()
+        page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+        popup = page.inner_text(".leaflet-popup-content")
+        assert "ophone" in popup and "ohours" in popup
+        hrefs = page.eval_on_selector_all(".leaflet-popup-content a", "as => as.map(a => a.href)")
+        assert all(h.startswith(("https://uri.amap.com/", "https://api.map.baidu.com/", "geo:",
+                                 "tel:")) for h in hrefs), hrefs
 
 
 def test_runner_sheets_stay_text(browser, demo_out):

@@ -58,7 +58,7 @@ def built(tmp_path_factory):
     sm = write_map(region, coverage, circles, out, proposals=proposals,
                    options=MapOptions(tiles="none"))
     return {"region": region, "coverage": coverage, "circles": circles, "map": sm,
-            "dir": out / "map", "proposals": proposals, "root": root}
+            "dir": out / "map" / "planning", "proposals": proposals, "root": root}
 
 
 def _layer(sm, key_label: str) -> dict:
@@ -238,8 +238,8 @@ def test_english_labels(built):
 def test_write_is_atomic(built, monkeypatch):
     """A failed build leaves the previous map untouched and no temp folder behind."""
     out = built["root"] / "atomic"
-    (out / "map").mkdir(parents=True)
-    (out / "map" / "index.html").write_text("old", encoding="utf-8")
+    (out / "map" / "planning").mkdir(parents=True)
+    (out / "map" / "planning" / "index.html").write_text("old", encoding="utf-8")
 
     def boom(*a, **k):
         raise MapBuildError("the page would load https://cdn.example.org from the internet")
@@ -248,8 +248,8 @@ def test_write_is_atomic(built, monkeypatch):
     with pytest.raises(MapBuildError):
         write_map(built["region"], built["coverage"], built["circles"], out,
                   options=MapOptions(tiles="none"))
-    assert (out / "map" / "index.html").read_text(encoding="utf-8") == "old"
-    assert not list(out.glob(".map.*"))
+    assert (out / "map" / "planning" / "index.html").read_text(encoding="utf-8") == "old"
+    assert not list((out / "map").glob(".map.*"))
 
 
 def test_bad_proposals_table(built):
@@ -284,11 +284,18 @@ def test_cli_writes_the_map(tmp_path):
     from bianmin.cli import app
 
     res = CliRunner().invoke(app, ["map", "--region", str(DATA / "andorra"), "--tiles", "none",
-                                   "--lang", "en", "--out", str(tmp_path), "-q"])
+                                   "--lang", "en", "--out", str(tmp_path), "-q",
+                                   "--audience", "planning"])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "map" / "index.html").is_file()
-    gj = gpd.read_file(tmp_path / "map" / "outlets.geojson")
+    assert (tmp_path / "map" / "planning" / "index.html").is_file()
+    gj = gpd.read_file(tmp_path / "map" / "planning" / "outlets.geojson")
     assert len(gj) == 2
+    # the public map next (the default audience): the planning folder is kept beside it
+    res = CliRunner().invoke(app, ["map", "--region", str(DATA / "andorra"), "--tiles", "none",
+                                   "--out", str(tmp_path), "-q"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "map" / "public" / "index.html").is_file()
+    assert (tmp_path / "map" / "planning" / "outlets.geojson").is_file()
 
 
 # ------------------------------------------------------------------------------ browser
@@ -349,6 +356,7 @@ def test_page_loads_offline_with_every_outlet(browser, built):
         assert "data:image/svg+xml" in bg  # the kind's icon really paints the marker
         assert page.locator(".bm-proposal").count() == len(built["proposals"])
         assert page.locator(".leaflet-control-scale").count() == 1
+        assert page.locator(".leaflet-control-scale-line").count() == 1  # metres only
         assert page.locator(".leaflet-control-layers").count() == 1
         assert page.locator(".leaflet-control-locate").count() == 1
         assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1

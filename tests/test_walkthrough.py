@@ -66,11 +66,12 @@ def test_parish_coverage(parish_region, tmp_path):
 def test_parish_map(parish_region, tmp_path):
     """Step 4: the parish's service map, offline, with its two outlets."""
     res = CliRunner().invoke(app, ["map", "--region", str(parish_region), "--out",
-                                   str(tmp_path), "--tiles", "none", "--lang", "en"])
+                                   str(tmp_path), "--tiles", "none", "--lang", "en",
+                                   "--audience", "planning"])
     assert res.exit_code == 0, res.output
-    outlets = json.loads((tmp_path / "map" / "outlets.geojson").read_text(encoding="utf-8"))
+    outlets = json.loads((tmp_path / "map" / "planning" / "outlets.geojson").read_text(encoding="utf-8"))
     assert sorted(f["properties"]["id"] for f in outlets["features"]) == ["H1", "P1"]
-    assert (tmp_path / "map" / "index.html").stat().st_size > 1000
+    assert (tmp_path / "map" / "planning" / "index.html").stat().st_size > 1000
 
 
 def test_parish_routes(parish_region, tmp_path):

@@ -189,6 +189,7 @@
   };
   BM.init = function (map) {
     map.attributionControl.addAttribution(cfg().attribution);
+    L.control.scale({ metric: true, imperial: false }).addTo(map);
     BM.legend(map);
     window.BM_READY = true;
     // the frame after next starts once the markers have been painted
