@@ -22,7 +22,8 @@ from .network import RoadNetwork
 from .region import Region, RegionSettings
 from .rules import point_circles, point_is_urban, shown_minutes, within_circle
 
-__all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_of_region",
+__all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_from_points",
+           "coverage_of_region",
            "weighted_quantile"]
 
 log = logging.getLogger(__name__)
@@ -163,8 +164,20 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         "unreachable_reason": np.where(reachable, "", reason),
         "unreachable_detail": np.where(reachable, "", detail),
     }, geometry=demand.geometry.values, crs=demand.crs)
+    return coverage_from_points(points, areas)
+
+
+def coverage_from_points(points: gpd.GeoDataFrame, areas: pd.DataFrame) -> CoverageResult:
+    """The area table and the region's totals from the per-point table.
+
+    The one aggregation: the whole run and a partitioned run (:mod:`gis.partition`, which
+    concatenates the partitions' point tables) both end here.
+    """
     table = _area_table(points, areas)
-    pop = points["population"].to_numpy()
+    pop = points["population"].to_numpy(dtype=float)
+    covered = points["covered"].to_numpy(dtype=bool)
+    reachable = points["reachable"].to_numpy(dtype=bool)
+    minutes = points["minutes"].to_numpy(dtype=float)
     median, p90 = np.asarray(weighted_quantile(minutes, pop, (0.5, 0.9)), dtype=float).tolist()
     total = CoverageTotals(
         population=float(pop.sum()),
