@@ -159,7 +159,8 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         "threshold_minutes": threshold,
         "covered": covered,
         "reachable": reachable,
-        "outlet_id": np.where(outlet_idx >= 0, outlet_ids[np.maximum(outlet_idx, 0)], None),
+        "outlet_id": np.where(outlet_idx >= 0, outlet_ids[np.maximum(outlet_idx, 0)], None)
+        if len(outlet_ids) else np.full(n, None, dtype=object),
         "snap_m": np.round(snap_m, 1),
         "unreachable_reason": np.where(reachable, "", reason),
         "unreachable_detail": np.where(reachable, "", detail),
