@@ -28,13 +28,15 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def dask_client(scheduler: str = "local", workers: int = 2) -> Iterator:
-    """A ``distributed.Client``: a fresh ``LocalCluster`` (``workers`` processes, one thread
-    each) for ``"local"``, else a connection to the scheduler at ``scheduler``."""
+    """A ``distributed.Client`` on a fresh ``LocalCluster`` or a remote scheduler.
+
+    ``"local"``: ``workers`` processes, one thread each; else the scheduler's address.
+    """
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
         with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
     else:
         with Client(scheduler) as client:

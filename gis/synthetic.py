@@ -140,7 +140,9 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
             pop = rng.integers(20, 400 if urban else 120, n)
             dem += [(aid, float(a_), float(b_), int(p_)) for a_, b_, p_ in zip(px, py, pop,
                                                                                  strict=True)]
-    to_ll = (lambda xx, yy: (lon0 + np.asarray(xx) / m_lon, lat0 + np.asarray(yy) / m_lat))
+    def to_ll(xx: object, yy: object) -> tuple[np.ndarray, np.ndarray]:
+        return lon0 + np.asarray(xx) / m_lon, lat0 + np.asarray(yy) / m_lat
+
     d = pd.DataFrame(dem, columns=["area_id", "x", "y", "population"])
     dlon, dlat = to_ll(d["x"], d["y"])
     demand = gpd.GeoDataFrame({"id": [f"D{i:07d}" for i in range(len(d))], "lon": dlon,
@@ -153,8 +155,8 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
                                 "lon": olon, "lat": olat},
                                geometry=gpd.points_from_xy(olon, olat), crs="EPSG:4326")
     b = np.array(area_geom)
-    (w, s), (e, n) = to_ll(b[:, 0], b[:, 1]), to_ll(b[:, 2], b[:, 3])
-    boxes = shapely.box(w, s, e, n)
+    (west, south), (east, north) = to_ll(b[:, 0], b[:, 1]), to_ll(b[:, 2], b[:, 3])
+    boxes = shapely.box(west, south, east, north)
     areas = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["id", "name", "urban", "county"]),
                              geometry=boxes, crs="EPSG:4326")
     return Region(path=Path("synthetic-province"), settings=RegionSettings(name="province"),
