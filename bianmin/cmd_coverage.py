@@ -8,6 +8,7 @@ import typer
 
 from gis.coverage import coverage_of_region
 from gis.items import item_coverage_of_region
+from gis.partition_dask import dask_partitioned_coverage
 from gis.region import load_region
 from gis.writers import write_coverage
 
@@ -26,6 +27,13 @@ def register(app: typer.Typer) -> None:
             None, help="Your own population table (id, lon, lat, population, area_id); "
             "replaces the region's proxy."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, no progress."),
+        partition_by: str | None = typer.Option(
+            None, "--partition-by", help="Run partition by partition: the areas' field "
+            "(e.g. county, or id for one per area); same tables as the whole run."),
+        workers: int = typer.Option(2, "--workers", min=1,
+                                    help="Dask worker processes (with --partition-by)."),
+        scheduler: str = typer.Option("local", "--scheduler",
+                                      help="'local' or a Dask scheduler, tcp://HOST:PORT."),
     ) -> None:
         """Time from every resident to the nearest outlet; who is inside their circle.
 
@@ -38,7 +46,9 @@ def register(app: typer.Typer) -> None:
                 with step("Loading region …", show=not quiet):
                     reg = load_region(region, demand_path=population)
                 with step("Computing coverage …", show=not quiet):
-                    result = coverage_of_region(reg)
+                    result = (coverage_of_region(reg) if partition_by is None else
+                              dask_partitioned_coverage(reg, partition_by, scheduler=scheduler,
+                                                        workers=workers))
                     items = item_coverage_of_region(reg, base=result)  # None: no catalogue
                 files = write_coverage(result, reg, stage / "coverage", items=items)
         if not quiet:

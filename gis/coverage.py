@@ -23,7 +23,8 @@ from .network import RoadNetwork
 from .region import Region, RegionSettings
 from .rules import point_circles, point_is_urban, shown_minutes, within_circle
 
-__all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_of_region",
+__all__ = ["CoverageResult", "CoverageTotals", "compute_coverage", "coverage_from_points",
+           "coverage_of_region",
            "weighted_quantile"]
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,8 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         "threshold_minutes": threshold,
         "covered": covered,
         "reachable": reachable,
-        "outlet_id": np.where(outlet_idx >= 0, outlet_ids[np.maximum(outlet_idx, 0)], None),
+        "outlet_id": np.where(outlet_idx >= 0, outlet_ids[np.maximum(outlet_idx, 0)], None)
+        if len(outlet_ids) else np.full(n, None, dtype=object),
         "snap_m": np.round(snap_m, 1),
         "unreachable_reason": np.where(reachable, "", reason),
         "unreachable_detail": np.where(reachable, "", detail),
@@ -178,8 +180,20 @@ def compute_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gp
         "flag": flag,
         "flag_detail": flag_detail,
     }, geometry=demand.geometry.values, crs=demand.crs)
+    return coverage_from_points(points, areas)
+
+
+def coverage_from_points(points: gpd.GeoDataFrame, areas: pd.DataFrame) -> CoverageResult:
+    """The area table and the region's totals from the per-point table.
+
+    The one aggregation: the whole run and a partitioned run (:mod:`gis.partition`, which
+    concatenates the partitions' point tables) both end here.
+    """
     table = _area_table(points, areas)
-    pop = points["population"].to_numpy()
+    pop = points["population"].to_numpy(dtype=float)
+    covered = points["covered"].to_numpy(dtype=bool)
+    reachable = points["reachable"].to_numpy(dtype=bool)
+    minutes = points["minutes"].to_numpy(dtype=float)
     median, p90 = np.asarray(weighted_quantile(minutes, pop, (0.5, 0.9)), dtype=float).tolist()
     total = CoverageTotals(
         population=float(pop.sum()),

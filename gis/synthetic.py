@@ -6,12 +6,18 @@ parallel edges (as osmnx MultiDiGraphs have) so the CSR build has to keep the sh
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
+import shapely
 
 from .network import RoadNetwork, Speeds
+from .region import Region, RegionSettings
 
-__all__ = ["grid_network", "to_networkx"]
+__all__ = ["grid_network", "to_networkx", "province"]
 
 
 def grid_network(n_nodes: int, *, seed: int = 0, spacing_m: float = 80.0,
@@ -62,3 +68,96 @@ def to_networkx(net: RoadNetwork, mode: str) -> nx.MultiDiGraph:
     G.add_edges_from((int(a), int(b), {"time": float(s), "length": float(m)})
                      for a, b, s, m in zip(u, v, sec, length, strict=True))
     return G
+
+
+def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, seed: int = 0,
+             spacing_m: float = 250.0, lon0: float = 103.0, lat0: float = 30.0) -> Region:
+    """A synthetic province: ``n_counties`` counties on a square of jittered-grid networks.
+
+    Each county is a block of about ``nodes_per_county`` nodes with ~6% of its streets missing;
+    neighbouring counties are joined only by inter-county roads (every 10th row and column,
+    faster to drive). Each county has nine townships (areas, field ``county``): the central one
+    is its urban core (half the county's demand points, four outlets), the eight around it
+    rural, with villages (clusters of demand points) and one outlet in most of them. Built in
+    memory; nothing is written.
+    """
+    rng = np.random.default_rng(seed)
+    k = int(np.ceil(np.sqrt(n_counties)))  # counties per side
+    cs = max(9, int(np.ceil(np.sqrt(nodes_per_county))))  # nodes per county side
+    side = k * cs
+    gi, gj = np.divmod(np.arange(side * side), side)
+    x = gj * spacing_m + rng.normal(0, spacing_m * 0.15, side * side)
+    y = gi * spacing_m + rng.normal(0, spacing_m * 0.15, side * side)
+    idx = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    county_of = (gi // cs) * k + (gj // cs)
+    cross = county_of[u] != county_of[v]
+    # across a county line only the inter-county roads (every 10th row and column) go on
+    road = ((gi[u] == gi[v]) & (gi[u] % 10 == 5)) | ((gj[u] == gj[v]) & (gj[u] % 10 == 5))
+    keep = np.where(cross, road, rng.random(len(u)) > 0.06)
+    exists = county_of < n_counties
+    keep &= exists[u] & exists[v]
+    u, v = u[keep], v[keep]
+    fast = (gi[u] % 10 == 5) & (gi[v] % 10 == 5) | (gj[u] % 10 == 5) & (gj[v] % 10 == 5)
+    length = np.hypot(x[u] - x[v], y[u] - y[v])
+    m_lat = 111_320.0
+    m_lon = m_lat * np.cos(np.radians(lat0))
+    lon, lat = lon0 + x / m_lon, lat0 + y / m_lat
+    speeds = Speeds()
+    edges = {}
+    for mode, kmh in (("walk", speeds.walk_kmh), ("ebike", speeds.ebike_kmh),
+                      ("drive", np.where(fast, 60.0, 30.0))):
+        sec = length / kmh * 3.6
+        edges[mode] = (np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([sec, sec]))
+    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges=edges, speeds=speeds)
+    # townships: a 3 x 3 split of each county, the centre one urban
+    t = cs * spacing_m / 3
+    rows, area_geom = [], []
+    dem: list[tuple] = []
+    outs: list[tuple] = []
+    for c in range(n_counties):
+        cy, cx = divmod(c, k)
+        for a in range(9):
+            ai, aj = divmod(a, 3)
+            x0, y0 = cx * cs * spacing_m + aj * t, cy * cs * spacing_m + ai * t
+            urban = a == 4
+            aid = f"C{c:03d}-T{a}"
+            rows.append((aid, f"county {c} township {a}", urban, f"C{c:03d}"))
+            area_geom.append((x0, y0, x0 + t, y0 + t))
+            n = points_per_county // 2 if urban else points_per_county // 16
+            if urban:
+                px, py = x0 + rng.random(n) * t, y0 + rng.random(n) * t
+                for o in range(4):
+                    outs.append((f"O{c:03d}-U{o}", x0 + rng.random() * t, y0 + rng.random() * t))
+            else:
+                villages = rng.random((3, 2)) * t * 0.8 + t * 0.1
+                pick = rng.integers(0, 3, n)
+                px = x0 + villages[pick, 0] + rng.normal(0, 150, n)
+                py = y0 + villages[pick, 1] + rng.normal(0, 150, n)
+                if rng.random() < 0.7:
+                    outs.append((f"O{c:03d}-R{a}", x0 + villages[0, 0], y0 + villages[0, 1]))
+            pop = rng.integers(20, 400 if urban else 120, n)
+            dem += [(aid, float(a_), float(b_), int(p_)) for a_, b_, p_ in zip(px, py, pop,
+                                                                                 strict=True)]
+    def to_ll(xx: object, yy: object) -> tuple[np.ndarray, np.ndarray]:
+        return lon0 + np.asarray(xx) / m_lon, lat0 + np.asarray(yy) / m_lat
+
+    d = pd.DataFrame(dem, columns=["area_id", "x", "y", "population"])
+    dlon, dlat = to_ll(d["x"], d["y"])
+    demand = gpd.GeoDataFrame({"id": [f"D{i:07d}" for i in range(len(d))], "lon": dlon,
+                               "lat": dlat, "population": d["population"].astype(float),
+                               "area_id": d["area_id"]},
+                              geometry=gpd.points_from_xy(dlon, dlat), crs="EPSG:4326")
+    o = pd.DataFrame(outs, columns=["id", "x", "y"])
+    olon, olat = to_ll(o["x"], o["y"])
+    outlets = gpd.GeoDataFrame({"id": o["id"], "name": o["id"], "kind": "service_hall",
+                                "lon": olon, "lat": olat},
+                               geometry=gpd.points_from_xy(olon, olat), crs="EPSG:4326")
+    b = np.array(area_geom)
+    (west, south), (east, north) = to_ll(b[:, 0], b[:, 1]), to_ll(b[:, 2], b[:, 3])
+    boxes = shapely.box(west, south, east, north)
+    areas = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["id", "name", "urban", "county"]),
+                             geometry=boxes, crs="EPSG:4326")
+    return Region(path=Path("synthetic-province"), settings=RegionSettings(name="province"),
+                  network=net, outlets=outlets, demand=demand, areas=areas, files={})

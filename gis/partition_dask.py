@@ -1,0 +1,68 @@
+"""Partitions as Dask tasks: a ``dask.distributed`` client over a local or a remote cluster.
+
+:func:`dask_mapper` turns a client into the ``mapper`` of
+:func:`gis.partition.partitioned_coverage`: one task per saved piece (``client.map``), each
+worker loading only its piece's file, only the per-piece tables travelling back. A worker that
+dies mid-task has its task rescheduled by the scheduler on another worker (up to
+``distributed.scheduler.allowed-failures`` times); ``retries`` also re-runs a task that raised.
+
+With a remote scheduler (``tcp://host:8786``) the pieces' folder must be on a filesystem the
+workers share (``workdir``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .coverage import CoverageResult
+from .partition import PieceResult, partitioned_coverage, run_piece_file
+from .region import Region
+
+__all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage"]
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def dask_client(scheduler: str = "local", workers: int = 2) -> Iterator:
+    """A ``distributed.Client`` on a fresh ``LocalCluster`` or a remote scheduler.
+
+    ``"local"``: ``workers`` processes, one thread each; else the scheduler's address.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        with Client(scheduler) as client:
+            yield client
+
+
+def dask_mapper(client: object, *, retries: int = 2
+                ) -> Callable[[Callable[[str], PieceResult], list[str]], Iterable[PieceResult]]:
+    """A mapper running each piece as one task on ``client``, yielding results as they finish."""
+    from distributed import as_completed
+
+    def mapper(fn: Callable[[str], PieceResult], paths: list[str]) -> Iterator[PieceResult]:
+        futures = client.map(fn, paths, pure=False, retries=retries)  # type: ignore[attr-defined]
+        for fut in as_completed(futures):
+            yield fut.result()
+            fut.release()
+
+    return mapper
+
+
+def dask_partitioned_coverage(region: Region, by: str, *, scheduler: str = "local",
+                              workers: int = 2,
+                              task: Callable[[str], PieceResult] = run_piece_file,
+                              workdir: str | Path | None = None) -> CoverageResult:
+    """:func:`gis.partition.partitioned_coverage` with the partitions as Dask tasks."""
+    with dask_client(scheduler, workers) as client:
+        log.info("dask: %s", client)
+        return partitioned_coverage(region, by, mapper=dask_mapper(client), task=task,
+                                    workdir=workdir)

@@ -1,0 +1,103 @@
+"""Partitioned coverage: the border buffer, a resident served across a county line, equality."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from gis.coverage import coverage_of_region
+from gis.errors import InputError
+from gis.network import RoadNetwork, Speeds
+from gis.partition import buffer_rule, partitioned_coverage, plan_pieces
+from gis.region import Circle, Region, RegionSettings, load_region
+from tests.conftest import lonlat_from_xy
+
+WALK_MS = 4.5 / 3.6
+
+
+def border_region() -> Region:
+    """A 10 km street (41 nodes, 250 m links); county W is x < 5 km, county E the rest.
+
+    Outlets: OW at x = 0, OE at x = 5.5 km. Residents: w1 at 1 km and w2 at 4.75 km (county W),
+    e1 at 9.75 km (county E). Everything on foot, 15-minute circles, max_snap 500 m.
+    """
+    x = np.arange(41) * 250.0
+    lon, lat = lonlat_from_xy(x, np.zeros(41))
+    u, v = np.arange(40), np.arange(1, 41)
+    sec = np.full(80, 250 / WALK_MS)
+    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
+                                 speeds=Speeds())
+    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
+                              max_snap_m=500)
+    olon, olat = lonlat_from_xy([0.0, 5500.0], [0.0, 0.0])
+    outlets = gpd.GeoDataFrame({"id": ["OW", "OE"], "lon": olon, "lat": olat},
+                               geometry=gpd.points_from_xy(olon, olat), crs=4326)
+    dlon, dlat = lonlat_from_xy([1000.0, 4750.0, 9750.0], [0.0, 0.0, 0.0])
+    demand = gpd.GeoDataFrame({"id": ["w1", "w2", "e1"], "lon": dlon, "lat": dlat,
+                               "population": [10.0, 20.0, 30.0], "area_id": ["W", "W", "E"]},
+                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
+    areas = gpd.GeoDataFrame({"id": ["W", "E"], "name": ["West", "East"], "urban": [True, True],
+                              "county": ["cw", "ce"]}, geometry=[None, None])
+    return Region(path=None, settings=settings, network=net, outlets=outlets,  # type: ignore[arg-type]
+                  demand=demand, areas=areas, files={})
+
+
+def frames_equal(a, b) -> None:
+    """Point tables, area tables and totals of two coverage results are the same."""
+    pd.testing.assert_frame_equal(pd.DataFrame(a.points.drop(columns="geometry")),
+                                  pd.DataFrame(b.points.drop(columns="geometry")))
+    assert a.points.geometry.equals(b.points.geometry)
+    pd.testing.assert_frame_equal(a.areas, b.areas)
+    assert a.total == b.total
+
+
+def test_buffer_rule_by_hand():
+    """Buffer = 15 min (+0.3 s rounding slack) at the fastest walking edge + max_snap."""
+    reg = border_region()
+    rule = buffer_rule(reg.network, reg.settings)
+    # measured on the edges in the local metric CRS (a hair off the 250 m of the drawing)
+    assert rule.radius_m == pytest.approx(900.3 * WALK_MS + 500, rel=1e-3)
+    assert rule.outlet_m == pytest.approx(rule.radius_m + 900.3 * WALK_MS, rel=1e-9)
+
+
+def test_resident_served_across_the_county_line():
+    """w2 (county W) walks 750 m east to OE in county E: 600 s = 10.00 min, covered."""
+    reg = border_region()
+    res = partitioned_coverage(reg, "county")
+    p = res.points.set_index("demand_id")
+    assert p.loc["w2", "outlet_id"] == "OE" and p.loc["w2", "minutes"] == 10.0
+    assert p.loc["w2", "covered"]
+    assert p.loc["w1", "outlet_id"] == "OW" and p.loc["w1", "minutes"] == 13.33
+    # e1: 4.25 km to OE = 3400 s = 56.67 min, outside every buffer: the second pass finds it
+    assert p.loc["e1", "outlet_id"] == "OE" and p.loc["e1", "minutes"] == 56.67
+    assert not p.loc["e1", "covered"]
+    frames_equal(res, coverage_of_region(reg))
+
+
+def test_piece_holds_only_its_buffer():
+    """County W's piece keeps nodes up to 1.625 km past its residents, and OE but not beyond."""
+    reg = border_region()
+    clip, parts = plan_pieces(reg, "county")
+    assert [k for k, _ in parts] == ["ce", "cw"]
+    west = clip.piece("cw", parts[1][1], reg.areas, buffer_rule(reg.network, reg.settings))
+    x, _ = reg.network.project(west.network.lon, west.network.lat)
+    # residents at 1 km and 4.75 km: nodes in [0, 2.625] and [3.125, 6.375] km, i.e. nodes
+    # 0-10 and 13-25 (the 2.75 and 3 km nodes are further than 1.625 km from both)
+    assert list(west.network.node_osmid) == [*range(11), *range(13, 26)]
+    assert x.max() - x.min() == pytest.approx(6250, abs=10)
+    assert list(west.outlets["id"]) == ["OW", "OE"]
+
+
+def test_unknown_partition_field():
+    """Partitioning by a field the areas lack is an input error naming the field."""
+    with pytest.raises(InputError, match="district"):
+        partitioned_coverage(border_region(), "district")
+
+
+@pytest.mark.parametrize("name", ["andorra", "chengdu"])
+def test_bundled_regions_by_area_equal_whole(name):
+    """Each area its own partition: points, areas and totals equal the whole-region run."""
+    reg = load_region(f"data/{name}")
+    frames_equal(partitioned_coverage(reg, "id"), coverage_of_region(reg))
