@@ -136,10 +136,12 @@ def load(folder: Path, name: str) -> Instance:
     raise FileNotFoundError(f"instance {name} not found under {folder}")
 
 
-def run_ours(inst: Instance, limit: float, workers: int) -> tuple[int, float, bool, Solution]:
+def run_ours(inst: Instance, limit: float, workers: int,
+             fleet: str = "pool") -> tuple[int, float, bool, Solution]:
     """Solve with our OR-Tools model; returns vehicles, distance, validity and the solution."""
     prob = inst.problem()
-    sol = solve(prob, SolveParams(time_limit_s=limit, minimize_vehicles=True, workers=workers))
+    sol = solve(prob, SolveParams(time_limit_s=limit, minimize_vehicles=True, workers=workers,
+                                  fleet=fleet))
     report = validate_solution(prob, sol)
     ok = report.ok and not sol.dropped
     return sol.n_used, inst.route_distance([list(r) for r in sol.routes if r]), ok, sol
@@ -184,8 +186,12 @@ def gap(dist: float, bks: float) -> float:
 
 
 def bench_instances(folder: Path, names: list[str], limits: list[float], *, workers: int,
-                    pyvrp: bool) -> list[dict]:
-    """Run both solvers on each instance at each limit; print a markdown row per run."""
+                    pyvrp: bool, fleets: tuple[str, ...] = ("pool",)) -> list[dict]:
+    """Run both solvers on each instance at each limit; print a markdown row per run.
+
+    With several ``fleets`` (route-elimination variants, ``SolveParams.fleet``) ours runs once
+    per variant, one after the other in the same process, and the row names the variant.
+    """
     rows = []
     print("| instance | limit s | BKS veh / dist | ours veh / dist / gap "
           "| PyVRP veh / dist / gap |")
@@ -193,29 +199,34 @@ def bench_instances(folder: Path, names: list[str], limits: list[float], *, work
     for name in names:
         inst = load(folder, name)
         bv, bd = best_known(folder, inst)
-        for limit in limits:
+        for limit, fleet in ((lim, f) for lim in limits for f in fleets):
             t0 = time.monotonic()
-            v, d, ok, _ = run_ours(inst, limit, workers)
+            v, d, ok, _ = run_ours(inst, limit, workers, fleet)
             t_ours = time.monotonic() - t0
             row = {"instance": name, "limit": limit, "bks_v": bv, "bks_d": bd, "v": v, "d": d,
-                   "ok": ok, "gap": gap(d, bd), "t": t_ours}
+                   "ok": ok, "gap": gap(d, bd), "t": t_ours, "fleet": fleet}
+            label = name if len(fleets) == 1 else f"{name} [{fleet}]"
             pv_txt = "-"
-            if pyvrp:
+            if pyvrp and fleet == fleets[0]:
                 pv, pd_, pok = run_pyvrp(inst, limit)
                 row.update(pv=pv, pd=pd_, pok=pok, pgap=gap(pd_, bd))
                 pv_txt = f"{pv} / {pd_:.1f} / {gap(pd_, bd):+.1f}%" + ("" if pok else " INFEASIBLE")
             ours_txt = f"{v} / {d:.1f} / {gap(d, bd):+.1f}%" + ("" if ok else " INVALID")
-            print(f"| {name} | {limit:g} | {bv} / {bd:.1f} | {ours_txt} | {pv_txt} |", flush=True)
+            print(f"| {label} | {limit:g} | {bv} / {bd:.1f} | {ours_txt} | {pv_txt} |", flush=True)
             rows.append(row)
-    for limit in limits:
-        sel = [r for r in rows if r["limit"] == limit]
+    for limit, fleet in ((lim, f) for lim in limits for f in fleets):
+        sel = [r for r in rows if r["limit"] == limit and r["fleet"] == fleet]
         if not sel:
             continue
         mean = sum(r["gap"] for r in sel) / len(sel)
         extra = sum(r["v"] - r["bks_v"] for r in sel)
-        line = (f"limit {limit:g} s: ours mean gap {mean:+.2f}%, extra vehicles {extra}, "
-                f"all valid {all(r['ok'] for r in sel)}")
-        if pyvrp:
+        at_bks = [r["gap"] for r in sel if r["v"] == r["bks_v"]]
+        at_txt = (f"{sum(at_bks) / len(at_bks):+.2f}% over the {len(at_bks)} at best-known "
+                  "vehicles" if at_bks else "none at best-known vehicles")
+        line = (f"limit {limit:g} s, fleet {fleet}: ours mean gap {mean:+.2f}% ({at_txt}), "
+                f"extra vehicles {extra} on {sum(r['v'] > r['bks_v'] for r in sel)} "
+                f"instances, all valid {all(r['ok'] for r in sel)}")
+        if pyvrp and fleet == fleets[0]:
             pm = sum(r["pgap"] for r in sel) / len(sel)
             pe = sum(r["pv"] - r["bks_v"] for r in sel)
             line += f"; PyVRP mean gap {pm:+.2f}%, extra vehicles {pe}"
@@ -304,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limits", default="10,60")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--no-pyvrp", action="store_true")
+    ap.add_argument("--fleet", default="pool",
+                    help="route-elimination variants to run side by side, e.g. pool,classic "
+                         "(SolveParams.fleet: pool, classic, off)")
     ap.add_argument("--quick", action="store_true", help="lc101 at 2 s (a smoke test)")
     ap.add_argument("--day", action="store_true", help="the realistic day instead")
     ap.add_argument("--region", type=Path, default=None, help="region folder for --day")
@@ -321,8 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(r["ok"] for r in rows) else 1
     names = [x.strip() for x in args.instances.split(",") if x.strip()]
     limits = [float(x) for x in args.limits.split(",")]
+    fleets = tuple(x.strip() for x in args.fleet.split(",") if x.strip())
     rows = bench_instances(args.folder or DEFAULT_DIR, names, limits, workers=args.workers,
-                           pyvrp=not args.no_pyvrp)
+                           pyvrp=not args.no_pyvrp, fleets=fleets)
     return 0 if all(r["ok"] for r in rows) else 1
 
 

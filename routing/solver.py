@@ -72,6 +72,17 @@ class SolveParams:
         Staged search, last stage: cost of leaving a task out, in mean arc costs. Small enough
         that the search can pass through plans with a task left out (only complete plans are
         kept); about 2 worked on Li & Lim.
+    fleet
+        Staged search, vehicle minimisation after the first plan: ``"pool"`` (route
+        elimination with an ejection pool and squeaky-wheel weights, :mod:`routing.fleet`),
+        ``"classic"`` (the earlier loop: at most three victims per fleet size, each slice runs to
+        its limit; kept to compare) or ``"off"``. Problems with a fixed cost per vehicle use
+        ``"pool"`` after the plain search too.
+    fleet_share
+        Staged search: vehicle minimisation (first plan and route elimination) ends at this
+        share of the budget; distance with the fleet fixed gets the rest. For a problem with a
+        fixed cost per vehicle (not staged), the share of the budget given to route
+        elimination after the plain search.
     workers
         1 or 2: with 2, a second differently configured search runs in another process.
     solution_limit
@@ -90,6 +101,8 @@ class SolveParams:
     minimize_vehicles: bool = False
     fleet_cost_first: bool = True
     soft_penalty: float = 2.0
+    fleet: str = "pool"
+    fleet_share: float = 0.6
     workers: int = 1
     solution_limit: int | None = None
     log_search: bool = False
@@ -101,6 +114,10 @@ class SolveParams:
             raise ValueError(f"Unknown first_solution {self.first_solution!r}.")
         if not isinstance(getattr(_META, self.metaheuristic, None), int):
             raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
+        if self.fleet not in ("pool", "classic", "off"):
+            raise ValueError(f"Expected fleet in pool, classic, off; got {self.fleet!r}.")
+        if not 0.0 < self.fleet_share < 1.0:
+            raise ValueError(f"Expected 0 < fleet_share < 1, got {self.fleet_share}.")
         if self.workers not in (1, 2):
             raise ValueError("Expected workers in {1, 2}.")
 
@@ -380,8 +397,8 @@ def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
     return sol
 
 
-#: Staged search shares of the budget: first plan, end of route elimination, one elimination try.
-STAGE1_SHARE, ELIMINATE_UNTIL, SLICE_SHARE, ELIMINATE_TRIES = 0.15, 0.6, 0.12, 3
+#: Staged search shares of the budget: first plan, one elimination try (``fleet="classic"``).
+STAGE1_SHARE, SLICE_SHARE, ELIMINATE_TRIES = 0.15, 0.12, 3
 
 
 def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:
@@ -410,15 +427,20 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     log.info("stage 1: %s", best.summary())
     # stage 2: route elimination: empty a short route, re-insert its tasks elsewhere; when that
     # fails, try the next shortest (at most ELIMINATE_TRIES per fleet size)
+    if params.fleet == "pool":  # ejection pool, squeaky wheel (routing/fleet.py)
+        from .fleet import eliminate_routes
+
+        best = eliminate_routes(problem, params, best, left(params.fleet_share))
     tried: set[int] = set()
-    while left(ELIMINATE_UNTIL) > 0.1 and best.n_used > 1 and not best.dropped:
+    while (params.fleet == "classic" and left(params.fleet_share) > 0.1 and best.n_used > 1
+           and not best.dropped):
         used = [k for k in range(problem.n_vehicles) if best.routes[k]]
         candidates = [k for k in used if k not in tried]
         if not candidates or len(tried) >= ELIMINATE_TRIES:
             break
         victim = min(candidates, key=lambda k: (len(best.routes[k]), k))
         keep = [k for k in used if k != victim]
-        slice_s = max(0.3, min(left(ELIMINATE_UNTIL), SLICE_SHARE * budget))
+        slice_s = max(0.3, min(left(params.fleet_share), SLICE_SHARE * budget))
         trial = _run(problem.with_vehicles(keep), params, slice_s,
                      start=tuple(best.routes[k] for k in keep), penalty=big, status="eliminate")
         if trial is None or trial.dropped:
@@ -446,7 +468,15 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
 def _solve_one(problem: RoutingProblem, params: SolveParams) -> Solution:
     if params.minimize_vehicles:
         return _solve_staged(problem, params)
-    return _solve_plain(problem, params)
+    if not problem.vehicle_fixed_cost or params.fleet == "off":  # the day path, unchanged
+        return _solve_plain(problem, params)
+    # runners with a fixed cost: the plain search, then route elimination on the fleet_share
+    from .fleet import eliminate_routes
+
+    t0, budget = time.monotonic(), params.time_limit_s
+    sol = _solve_plain(problem, replace(params, time_limit_s=(1 - params.fleet_share) * budget))
+    return eliminate_routes(problem, params, sol, budget - (time.monotonic() - t0),
+                            vehicles_first=False)
 
 
 def _worker(args: tuple[RoutingProblem, SolveParams]) -> Solution:
