@@ -84,4 +84,5 @@ class Deadline:
             _ACTIVE.reset(token)
 
 
-_ACTIVE: ContextVar[Deadline] = ContextVar("bianmin_deadline", default=Deadline.never())
+_ACTIVE: ContextVar[Deadline] = ContextVar(  # a frozen dataclass: safe to share
+    "bianmin_deadline", default=Deadline.never())  # noqa: B039

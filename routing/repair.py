@@ -182,8 +182,7 @@ class _Screen:
         self._flat = None
 
     def flat(self) -> tuple[np.ndarray, ...]:
-        """Every gap of every route: vehicle, from node, to node, done at from, latest at to,
-        position."""
+        """Every gap of every route (vehicle, from, to, done at from, latest at to, position)."""
         if self._flat is None:
             self._flat = tuple(np.concatenate(parts) for parts in zip(*self.gaps, strict=True))
         return self._flat
@@ -263,7 +262,8 @@ def _candidates(sc: _Screen, nodes: tuple[int, ...], vehicles: np.ndarray
     ok_n, d_n = sc.pair_next(x, y, sel, gm, ga, gb, done, late)
     ok_x, d_x = sc.single(x, sel, gm, ga, gb, done, late)
     ok_y, d_y = sc.single(y, sel, gm, ga, gb, done, late)
-    cands = [(int(d_n[f]), int(gk[f]), (int(pos[f]), int(pos[f]))) for f in np.flatnonzero(ok_n)]
+    cands: list[tuple[int, int, tuple[int, ...]]] = [
+        (int(d_n[f]), int(gk[f]), (int(pos[f]), int(pos[f]))) for f in np.flatnonzero(ok_n)]
     px = np.flatnonzero(ok_x)
     if len(px) and ok_y.any():
         ends = np.searchsorted(gk, gk[px], side="right")  # first gap of the next route
