@@ -9,6 +9,8 @@ Usage::
         --time-limit 30      # the whole plan (matrices, solve, repair, checks) within the limit
     python benchmarks/bench_routing.py --day --region data/chengdu --errands 10000 --runners 600
                              # refused up front with the memory it would need
+    python benchmarks/bench_routing.py --matrices --region data/chengdu --errands 2000
+                             # the travel-time matrices: scipy per stop vs the compiled search
 
 ``DIR`` defaults to ``../shared/data/vrp`` relative to the repository. Vehicles and distances
 are reported against the best-known solutions (``lilim/bks.csv``, Solomon ``.sol``).
@@ -252,7 +254,7 @@ def bench_day(limit: float, *, n_errands: int = 400, n_runners: int = 40, seed: 
         plan_day,
         runners_from_frame,
     )
-    from routing.reasons import AT_MOST, BOOKED
+    from routing.reasons import AT_MOST, BOOKED, TIME_LIMIT
 
     t0 = time.monotonic()
     if region is not None:
@@ -300,10 +302,69 @@ def bench_day(limit: float, *, n_errands: int = 400, n_runners: int = 40, seed: 
           f"setup {t1 - t0:.1f} s, plan {plan_s:.1f} s (overhead {plan_s - limit:+.1f} s), "
           f"total {total:.1f} s; phases {plan.meta}")
     print(plan.summary())
+    untried = sum(1 for r in plan.reasons.values() if r.basis == TIME_LIMIT)
     print(f"left out although a runner could do them alone: {booked} (fully booked), "
-          f"{at_most} (every such runner at its most errands)")
+          f"{at_most} (every such runner at its most errands); {untried} not tried by the "
+          f"time limit")
     return {"served": plan.n_served, "dropped": plan.dropped, "booked": booked, "total_s": total,
             "plan_s": plan_s, "valid": plan.check.ok}
+
+
+def bench_matrices(region: Path, *, n_errands: int = 2000, seed: int = 0) -> float:
+    """Old (scipy Dijkstra from every distinct node, float) vs new matrices, same process.
+
+    Returns the ratio of the old wall time to the new one (CPU ratios printed as well).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    from gis.region import load_region
+    from routing import demo_errands, errands_from_frame, network_matrices
+    from routing.build import build_day_problem
+
+    reg = load_region(region)
+    outlets = reg.outlets[["id", "name", "kind", "lon", "lat"]].copy()
+    outlets["id"] = outlets["id"].astype(str)
+    errs = errands_from_frame(demo_errands(outlets, reg.demand, n=n_errands, seed=seed),
+                              hall_ids=outlets["id"])
+    seen: dict = {}
+
+    def grab(lonlat: np.ndarray, modes: list[str]) -> dict:
+        seen.update(lonlat=lonlat, modes=modes)
+        raise StopIteration  # only the stops are wanted
+
+    from routing import demo_runners, runners_from_frame
+    runs = runners_from_frame(demo_runners(outlets, n=10, seed=seed, modes=reg.network.modes),
+                              base_ids=outlets["id"])
+    try:
+        build_day_problem(errs, runs, outlets, grab)
+    except StopIteration:
+        pass
+    net, pts, modes = reg.network, seen["lonlat"], list(reg.network.modes)
+    network_matrices(net, pts[:20], modes)  # compiled code loaded before the clock
+
+    def old() -> dict:
+        out = {}
+        for mode in modes:
+            s = net.snap(pts[:, 0], pts[:, 1], mode=mode)
+            uniq, inv = np.unique(s.node, return_inverse=True)
+            core = dijkstra(net.graph(mode), directed=True, indices=uniq)[:, uniq][inv][:, inv]
+            m = s.access_s[:, None] + core + s.access_s[None, :]
+            np.fill_diagonal(m, 0.0)
+            out[mode] = to_int_matrix(m, dtype=np.int32)
+        return out
+
+    w0, c0 = time.monotonic(), time.process_time()
+    a = old()
+    w1, c1 = time.monotonic(), time.process_time()
+    b = network_matrices(net, pts, modes)
+    w2, c2 = time.monotonic(), time.process_time()
+    diff = max(int(np.abs(a[m].astype(np.int64) - b[m]).max()) for m in modes)
+    ratio = (w1 - w0) / (w2 - w1)
+    print(f"matrices ({reg.name}): {len(pts):,} stops, {len(modes)} modes: old {w1 - w0:.2f} s "
+          f"wall / {c1 - c0:.2f} s CPU, new {w2 - w1:.2f} s wall / {c2 - c1:.2f} s CPU; "
+          f"ratio {ratio:.2f} wall, {(c1 - c0) / (c2 - c1):.2f} CPU; largest difference "
+          f"{diff} s (rounding each leg)")
+    return ratio
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,11 +381,16 @@ def main(argv: list[str] | None = None) -> int:
                          "(SolveParams.fleet: pool, classic, off)")
     ap.add_argument("--quick", action="store_true", help="lc101 at 2 s (a smoke test)")
     ap.add_argument("--day", action="store_true", help="the realistic day instead")
+    ap.add_argument("--matrices", action="store_true",
+                    help="old vs new travel-time matrices on --region")
     ap.add_argument("--region", type=Path, default=None, help="region folder for --day")
     ap.add_argument("--time-limit", type=float, default=55.0, help="limit for --day")
     ap.add_argument("--errands", type=int, default=400, help="errands for --day")
     ap.add_argument("--runners", type=int, default=40, help="runners for --day")
     args = ap.parse_args(argv)
+    if args.matrices:
+        bench_matrices(args.region or ROOT / "data" / "chengdu", n_errands=args.errands)
+        return 0
     if args.day:
         res = bench_day(args.time_limit, region=args.region, n_errands=args.errands,
                         n_runners=args.runners)

@@ -23,9 +23,10 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ._dijkstra import many_to_many
 from ._zorder import zorder_argsort
 from .crs import _to_metric, local_metric_crs, utm_crs
 from .defaults import DRIVE_FACTOR, DRIVE_KMH, DRIVE_KMH_OTHER, EBIKE_KMH, MODES, WALK_KMH
@@ -502,10 +503,10 @@ class RoadNetwork:
         d = np.asarray(destinations, dtype=np.int64)
         if len(o) == 0 or len(d) == 0:
             return np.zeros((len(o), len(d)))
+        # one compiled search per distinct source, writing only the target columns and
+        # stopping at the last target (gis/_dijkstra.py); from the side with fewer nodes
         if len(np.unique(o)) <= len(np.unique(d)):
             uo, inv = np.unique(o, return_inverse=True)
-            dist = dijkstra(self.graph(mode), directed=True, indices=uo)
-            return dist[inv][:, d]
+            return many_to_many(self.graph(mode), uo, d)[inv]
         ud, inv = np.unique(d, return_inverse=True)
-        dist = dijkstra(self.graph_T(mode), directed=True, indices=ud)
-        return dist[inv][:, o].T
+        return many_to_many(self.graph_T(mode), ud, o)[inv].T

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 from .build import DayProblem
@@ -144,8 +145,12 @@ class DayPlan:
 
 
 def make_plan(day: DayProblem, sol: Solution, check: PlanCheck, *, date: dt.date,
-              region: str = "", time_limit_s: float = 0.0) -> DayPlan:
-    """Map a validated solution back to runners and errands, using the recomputed times."""
+              region: str = "", time_limit_s: float = 0.0, untried: Collection[int] = ()
+              ) -> DayPlan:
+    """Map a validated solution back to runners and errands, using the recomputed times.
+
+    ``untried``: tasks the time limit left untried (their reason says so).
+    """
     p = day.problem
     errands = {e.id: e for e in day.errands}
     routes = []
@@ -175,7 +180,7 @@ def make_plan(day: DayProblem, sol: Solution, check: PlanCheck, *, date: dt.date
             break_start_s=check.breaks[k] if sol.routes[k] else None,
             break_s=0 if brk is None else brk.duration, illustrative=runner.illustrative,
         ))
-    reasons = explain_dropped(day, sol)
+    reasons = explain_dropped(day, sol, untried)
     dropped = {eid: str(why) for eid, why in reasons.items()}
     illustrative = any(e.illustrative for e in day.errands) or any(
         r.illustrative for r in day.runners)

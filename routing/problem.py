@@ -37,6 +37,9 @@ def to_int_matrix(seconds: np.ndarray, *, scale: float = 1.0,
     numpy.ndarray
         Integer matrix, values clipped to ``[0, UNREACHABLE]``.
     """
+    if (scale == 1.0 and isinstance(seconds, np.ndarray) and seconds.dtype == dtype
+            and (seconds.size == 0 or (seconds.min() >= 0 and seconds.max() <= UNREACHABLE))):
+        return seconds  # already whole seconds in range (routing.matrix.network_matrices)
     a = np.array(seconds, dtype=float)  # a copy: worked on in place below
     if scale != 1.0:
         a *= scale

@@ -12,6 +12,8 @@ returns short codes:
    most tasks in the plan.
 5. ``runners fully booked``: some vehicle could serve it alone, but not on top of its plan,
    and no swap with a planned errand of no higher priority made room (see :mod:`routing.repair`).
+6. ``time limit reached``: the run's deadline came before the task was tried (given by the
+   caller, who knows which tasks the repair did not reach; never inferred here).
 
 ("no runner with the skill" is found before solving, in :mod:`routing.build`.)
 
@@ -27,56 +29,133 @@ out a :class:`Reason` in Chinese and English that names the cause, found by chec
 - ``unreachable``: from no base can any allowed runner reach the stops within their windows;
 - ``shift``: the window lies outside every shift, or the runners reach it but cannot finish and
   be back (break included) by the end of their shift;
-- ``capacity``: some allowed runner could serve it alone, but every such runner's day is full.
+- ``capacity``: some allowed runner could serve it alone, but every such runner's day is full;
+- ``time_limit``: the time limit came before the errand could be planned (before the matrices
+  were done, or before the greedy insertion reached it).
+
+Each errand's runners are screened at once, as arrays (:func:`_alone_all`: the same earliest
+schedule as :func:`routing.validate.schedule_route` for the errand alone, the break tried in
+every gap), so explaining a thousand errands left out takes well under a second.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import numpy as np
 
 from .problem import UNREACHABLE, RoutingProblem
 
 __all__ = ["drop_reasons", "explain_dropped", "Reason", "hall_closed_reason", "OUTSIDE_SHIFT",
-           "UNREACHABLE_REASON", "NOT_ENOUGH_TIME", "BOOKED", "AT_MOST", "CAUSES",
-           "missing_skill_reason"]
+           "UNREACHABLE_REASON", "NOT_ENOUGH_TIME", "BOOKED", "AT_MOST", "TIME_LIMIT", "CAUSES",
+           "missing_skill_reason", "time_limit_reason"]
 
 OUTSIDE_SHIFT = "outside every shift"
 UNREACHABLE_REASON = "unreachable"
 NOT_ENOUGH_TIME = "not enough time"
 BOOKED = "runners fully booked"
 AT_MOST = "runners at their most errands"
+TIME_LIMIT = "time limit reached"
+
+# runner status codes for an errand served alone (ranked: lower is closer to "can do it")
+_OK, _LOAD, _SHIFT_END, _HALL, _LATE, _NO_PATH, _OUTSIDE = range(7)
+_STATUS = ("ok", "load", "shift_end", "hall", "late", "no_path", "outside_shift")
 
 
-def _reason(p: RoutingProblem, t: int, counts: list[int] | None) -> str:
-    from .validate import schedule_route  # validate -> solver -> halls -> reasons: import late
+def _gather(p: RoutingProblem, ks: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Travel time a[i] -> b[i] on vehicle ks[i]'s mode."""
+    out = np.empty(len(ks), dtype=np.int64)
+    modes = np.asarray(p.vehicle_mode, dtype=object)[ks]
+    for mode in set(modes.tolist()):
+        sel = modes == mode
+        out[sel] = p.travel[mode][a[sel], b[sel]]
+    return out
 
-    nodes = p.tasks[t]
-    allowed = p.allowed(t)
+
+def _alone_all(p: RoutingProblem, nodes: tuple[int, ...], *, ignore_hours: bool = False
+               ) -> np.ndarray:
+    """Status code per vehicle serving the task alone, skills ignored (all vehicles at once).
+
+    The same walk as :func:`routing.validate.schedule_route` (earliest schedule, wait when
+    early, halls' hours, the break tried in every gap, the issues of the first placement when
+    none works), on arrays over the vehicles.
+    """
+    v = p.n_vehicles
+    ks = np.arange(v)
+    lo_k = np.asarray(p.vehicle_shift[:, 0], dtype=np.int64)
+    hi_k = np.asarray(p.vehicle_shift[:, 1], dtype=np.int64)
     w = p.windows[list(nodes)]
-    in_shift = [k for k in allowed
-                if w[:, 0].max() <= p.vehicle_shift[k, 1] and w[:, 1].min() >= p.vehicle_shift[k, 0]
-                and w[-1, 1] >= p.vehicle_shift[k, 0]]
-    if not in_shift:
+    status = np.full(v, _OK, dtype=np.int64)
+    outside = (w[:, 0].max() > hi_k) | (w[:, 1].min() < lo_k)
+    starts = np.asarray(p.vehicle_start, dtype=np.int64)
+    ends = np.asarray(p.vehicle_end, dtype=np.int64)
+    path = [starts, *[np.full(v, x, dtype=np.int64) for x in nodes], ends]
+    legs = [_gather(p, ks, path[i], path[i + 1]) for i in range(len(path) - 1)]
+    no_path = np.zeros(v, dtype=bool)
+    for leg in legs:
+        no_path |= leg >= UNREACHABLE
+    load = np.zeros(v, dtype=bool)
+    if p.demand is not None and p.vehicle_capacity is not None:
+        load = int(np.asarray(p.demand)[nodes[0]]) > np.asarray(p.vehicle_capacity)
+    brks = p.vehicle_breaks or (None,) * v
+    b_lo = np.array([0 if b is None else b.earliest for b in brks], dtype=np.int64)
+    b_hi = np.array([np.iinfo(np.int64).max if b is None else b.latest for b in brks],
+                    dtype=np.int64)
+    b_dur = np.array([0 if b is None else b.duration for b in brks], dtype=np.int64)
+    opens = {} if ignore_hours else (p.node_open or {})
+    ok_any = np.zeros(v, dtype=bool)
+    first = None
+    for gap in range(len(nodes) + 1):  # a zero break in any gap is the walk without one
+        t = lo_k.copy()
+        hall = np.zeros(v, dtype=bool)
+        late = np.zeros(v, dtype=bool)
+        shift_end = np.zeros(v, dtype=bool)
+        for i, leg in enumerate(legs):
+            f = t
+            arrive = f + leg
+            if gap == i:
+                bstart = np.maximum(b_lo, f)
+                shift_end |= bstart > b_hi
+                arrive = np.maximum(arrive, bstart) + b_dur
+            if i + 1 < len(legs):
+                x = nodes[i]
+                s = np.maximum(arrive, int(p.windows[x, 0]))
+                if x in opens:
+                    los = np.array([lo for lo, _ in opens[x]], dtype=np.int64)
+                    his = np.array([hi for _, hi in opens[x]], dtype=np.int64)
+                    j = np.searchsorted(his, s, side="left")
+                    found = j < len(his)
+                    s_open = np.maximum(s, los[np.minimum(j, len(los) - 1)])
+                    bad = ~found | (s_open > int(p.windows[x, 1]))
+                    hall |= bad
+                    s = np.where(bad, s, s_open)
+                late |= s > int(p.windows[x, 1])
+                t = s + int(p.service[x])
+            else:
+                t = arrive
+        shift_end |= t > hi_k
+        clean = ~(hall | late | shift_end)
+        ok_any |= clean
+        if first is None:
+            first = np.select([hall, late, shift_end], [_HALL, _LATE, _SHIFT_END], _OK)
+    status = np.where(ok_any, _OK, first)
+    status = np.where(load, _LOAD, status)
+    status = np.where(no_path, _NO_PATH, status)
+    return np.where(outside, _OUTSIDE, status)
+
+
+def _basis(p: RoutingProblem, t: int, st: np.ndarray, counts: list[int] | None) -> str:
+    """The :func:`drop_reasons` code from the statuses of every vehicle."""
+    allowed = np.asarray(p.allowed(t), dtype=np.int64)
+    sa = st[allowed]
+    if (sa == _OUTSIDE).all():
         return OUTSIDE_SHIFT
-    reach = []
-    for k in in_shift:
-        m = p.travel[p.vehicle_mode[k]]
-        path = [int(p.vehicle_start[k]), *nodes, int(p.vehicle_end[k])]
-        if all(m[a, b] < UNREACHABLE for a, b in zip(path, path[1:], strict=False)):
-            reach.append(k)
-    if not reach:
+    if ((sa == _OUTSIDE) | (sa == _NO_PATH)).all():
         return UNREACHABLE_REASON
-    cap_ok = p.vehicle_capacity is None or p.demand is None
-    alone = []
-    for k in reach:
-        if not cap_ok and int(np.asarray(p.demand)[nodes[0]]) > int(p.vehicle_capacity[k]):
-            continue
-        if not schedule_route(p, k, tuple(nodes))[3]:
-            alone.append(k)
-    if not alone:
+    alone = allowed[sa == _OK]
+    if not len(alone):
         return NOT_ENOUGH_TIME
     if counts is not None and p.vehicle_max_tasks is not None and all(
             counts[k] >= int(p.vehicle_max_tasks[k]) for k in alone):
@@ -99,14 +178,20 @@ def drop_reasons(p: RoutingProblem, dropped: list[int] | tuple[int, ...],
     """
     counts = None
     if routes is not None:
-        counts = [sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x) for r in routes]
-    return {t: _reason(p, t, counts) for t in dropped}
+        counts = _counts(p, routes)
+    return {t: _basis(p, t, _alone_all(p, tuple(p.tasks[t])), counts) for t in dropped}
+
+
+def _counts(p: RoutingProblem, routes) -> list[int]:
+    """Tasks per route (a pair counts once)."""
+    first = {nodes[0] for nodes in p.tasks}
+    return [sum(1 for x in r if x in first) for r in routes]
 
 
 # --- reasons for people: the cause, named, in Chinese and English -------------------------
 
 #: The causes :func:`explain_dropped` tells apart.
-CAUSES = ("hall_closed", "skill", "unreachable", "shift", "capacity")
+CAUSES = ("hall_closed", "skill", "unreachable", "shift", "capacity", "time_limit")
 _WEEKDAY_ZH = "一二三四五六日"
 
 
@@ -166,33 +251,6 @@ def missing_skill_reason(skill: str) -> Reason:
                   "no runner with the skill")
 
 
-def _alone(p: RoutingProblem, k: int, nodes: tuple[int, ...]) -> str:
-    """How vehicle ``k`` fares serving the task alone, skills ignored."""
-    from .validate import BREAK_LATE, HALL_CLOSED, LATE, RETURNS_LATE, schedule_route
-
-    w = p.windows[list(nodes)]
-    lo, hi = int(p.vehicle_shift[k, 0]), int(p.vehicle_shift[k, 1])
-    if w[:, 0].max() > hi or w[:, 1].min() < lo:
-        return "outside_shift"
-    m = p.travel[p.vehicle_mode[k]]
-    path = [int(p.vehicle_start[k]), *nodes, int(p.vehicle_end[k])]
-    if any(m[a, b] >= UNREACHABLE for a, b in zip(path, path[1:], strict=False)):
-        return "no_path"
-    if p.demand is not None and p.vehicle_capacity is not None and \
-            int(np.asarray(p.demand)[nodes[0]]) > int(p.vehicle_capacity[k]):
-        return "load"
-    issues = schedule_route(p, k, tuple(nodes))[3]
-    if not issues:
-        return "ok"
-    if any(HALL_CLOSED in x for x in issues):
-        return "hall"
-    if any(LATE in x for x in issues):
-        return "late"
-    if any(RETURNS_LATE in x or BREAK_LATE in x for x in issues):
-        return "shift_end"
-    return "late"  # pragma: no cover - every schedule issue kind is listed above
-
-
 _RANK = {"ok": 0, "load": 1, "shift_end": 2, "hall": 3, "late": 4, "no_path": 5,
          "outside_shift": 6}
 _WHY = {  # runner status -> (zh, en) of why it cannot take the errand
@@ -205,22 +263,29 @@ _WHY = {  # runner status -> (zh, en) of why it cannot take the errand
 }
 
 
+def time_limit_reason(before: str = "") -> Reason:
+    """The time limit came before the errand was planned (``before``: the step it came in)."""
+    zh = {"matrices": "（路网行程时间尚未算完）"}.get(before, "")
+    en = {"matrices": " (before the travel times were computed)"}.get(before, "")
+    return Reason("time_limit", f"时限已到：规划时间用完，未能安排此件{zh}",
+                  f"time limit reached: the planning time ran out before this errand could be "
+                  f"planned{en}", TIME_LIMIT)
+
+
 def _full(runner: str, count: int, most: int | None) -> tuple[str, str]:
     if most is not None and count >= most:
         return (f"{runner} 已满（{count}/{most} 件）", f"{runner} is full ({count} of {most} errands)")
     return (f"{runner} 当天已排满", f"{runner} is fully booked (no room left in its day)")
 
 
-def _explain_task(day, t: int, counts: list[int], routes) -> Reason:
+def _explain_task(day, t: int, counts: list[int], e, ids: list[str],
+                  most: list[int | None]) -> Reason:
     p: RoutingProblem = day.problem
     nodes = tuple(p.tasks[t])
-    e = next(x for x in day.errands if x.id == day.task_errand[t])
-    ids = [r.id for r in day.runners]
-    most = [None if p.vehicle_max_tasks is None else int(p.vehicle_max_tasks[k])
-            for k in range(p.n_vehicles)]
     allowed = set(p.allowed(t))
-    st = {k: _alone(p, k, nodes) for k in range(p.n_vehicles)}
-    basis = _reason(p, t, counts)
+    codes = _alone_all(p, nodes)
+    st = {k: _STATUS[int(c)] for k, c in enumerate(codes)}
+    basis = _basis(p, t, codes, counts)
     others_ok = [k for k in range(p.n_vehicles) if k not in allowed and st[k] == "ok"
                  and (most[k] is None or counts[k] < most[k])]
     if e.skill and others_ok:
@@ -254,9 +319,8 @@ def _explain_task(day, t: int, counts: list[int], routes) -> Reason:
                       f"capacity: too heavy for every runner ({names})", basis)
     hall_nodes = [x for x in nodes if p.node_open and x in p.node_open]
     if best in ("hall", "late") and hall_nodes:
-        relaxed = replace(p, node_open={k: v for k, v in p.node_open.items()
-                                        if k not in hall_nodes} or None)
-        if any(_alone(relaxed, k, nodes) == "ok" for k in allowed):
+        relaxed = _alone_all(p, nodes, ignore_hours=True)
+        if any(int(relaxed[k]) == _OK for k in allowed):
             hall = day.outlet_names.get(e.hall_id, e.hall_id)
             w = tuple(int(x) for x in p.windows[hall_nodes[0]])
             return Reason("hall_closed",
@@ -286,7 +350,7 @@ def _explain_task(day, t: int, counts: list[int], routes) -> Reason:
                   f"unreachable: no road from any runner's base ({names})", basis)
 
 
-def explain_dropped(day, sol) -> dict[str, Reason]:
+def explain_dropped(day, sol, untried: Collection[int] = ()) -> dict[str, Reason]:
     """A :class:`Reason` per errand left out of a day's plan (see the module docstring).
 
     Parameters
@@ -296,6 +360,9 @@ def explain_dropped(day, sol) -> dict[str, Reason]:
         ``"no runner with the skill"``).
     sol
         The final :class:`routing.solver.Solution`.
+    untried
+        Tasks the time limit left untried (:class:`routing.repair.Repaired`): the reason
+        "time limit reached".
     """
     p: RoutingProblem = day.problem
     out: dict[str, Reason] = {}
@@ -305,7 +372,14 @@ def explain_dropped(day, sol) -> dict[str, Reason]:
             continue
         out[eid] = Reason("skill", "缺少技能：没有跑手具备所需技能",
                           "missing skill: no runner on shift has the skill", str(why))
-    counts = [sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x) for r in sol.routes]
+    counts = _counts(p, sol.routes)
+    errands = {e.id: e for e in day.errands}
+    ids = [r.id for r in day.runners]
+    most = [None if p.vehicle_max_tasks is None else int(p.vehicle_max_tasks[k])
+            for k in range(p.n_vehicles)]
+    late = set(untried)
     for t in sol.dropped:
-        out[day.task_errand[t]] = _explain_task(day, t, counts, sol.routes)
+        eid = day.task_errand[t]
+        out[eid] = (time_limit_reason() if t in late
+                    else _explain_task(day, t, counts, errands[eid], ids, most))
     return out

@@ -36,6 +36,61 @@ def test_routes_with_a_small_limit_finish_within_limit_plus_overhead():
     assert wall <= 4.0 + OVERHEAD_S, plan.meta
 
 
+def test_a_few_hundred_errands_with_a_small_limit_serve_errands():
+    """300 errands, 30 runners, 8 s on the real network: errands are served, within limit + overhead."""
+    reg = load_region(DATA / "chengdu")
+    t0 = time.monotonic()
+    plan = plan_region_routes(reg, day=dt.date(2026, 12, 1), time_limit=8.0, n_errands=300,
+                              n_runners=30, seed=2)
+    wall = time.monotonic() - t0
+    assert plan.check.ok
+    assert plan.n_served >= 50, (plan.n_served, plan.meta)
+    assert wall <= 8.0 + OVERHEAD_S, plan.meta
+
+
+def test_matrices_past_the_deadline_leave_every_errand_out_with_the_time_limit_reason():
+    """A matrix function that hits the deadline: a plan with nobody moving, reason 时限已到."""
+    from routing.deadline import TimeLimitReached
+
+    outlets = _outlets()
+    errs = errands_from_frame(demo_errands(outlets, _demand(), n=12, seed=1),
+                              hall_ids=outlets["id"])
+    runs = runners_from_frame(demo_runners(outlets, n=2, seed=1), base_ids=outlets["id"])
+
+    def too_slow(lonlat, modes):
+        assert Deadline.current().limit_s == 7.0  # the run's deadline is the active one
+        raise TimeLimitReached("time limit of 7 s reached during the walk travel-time matrix")
+
+    plan = plan_day(errs, runs, outlets, matrices=too_slow, date=dt.date(2026, 12, 1),
+                    deadline=Deadline.after(7.0))
+    assert plan.n_served == 0 and len(plan.routes) == 2
+    assert set(plan.dropped) == {e.id for e in errs}
+    assert {r.code for r in plan.reasons.values()} == {"time_limit"}
+    assert all("时限已到" in v and "time limit reached" in v for v in plan.dropped.values())
+
+
+def test_repair_reports_the_tasks_the_deadline_left_untried():
+    """An expired deadline: every left-out task is untried, and its reason is the time limit."""
+    from routing.plan import make_plan
+    from routing.repair import repair
+    from routing.solver import Solution
+    from routing.validate import validate_solution
+
+    outlets = _outlets()
+    errs = errands_from_frame(demo_errands(outlets, _demand(), n=10, seed=3),
+                              hall_ids=outlets["id"])
+    runs = runners_from_frame(demo_runners(outlets, n=2, seed=3), base_ids=outlets["id"])
+    day = build_mod.build_day_problem(errs, runs, outlets, haversine_matrices)
+    n = len(day.problem.tasks)
+    empty = Solution(tuple(() for _ in runs), tuple(range(n)), 0, "x")
+    out = repair(day.problem, empty, deadline=Deadline(time.monotonic() - 1, 1.0))
+    assert out.untried == frozenset(range(n))
+    plan = make_plan(day, out.solution, validate_solution(day.problem, out.solution),
+                     date=dt.date(2026, 12, 1), untried=out.untried)
+    assert {r.code for r in plan.reasons.values()} <= {"time_limit", "skill"}
+    assert sum(r.code == "time_limit" for r in plan.reasons.values()) == n
+
+
 def test_repair_stops_at_an_expired_deadline():
     """With the deadline already passed the repair inserts nothing and returns at once."""
     from routing.repair import insert_dropped
