@@ -23,8 +23,14 @@ def peak_mb() -> float:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark and print one line per measurement."""
     from gis.coverage import coverage_of_region
-    from gis.partition import (buffer_rule, partitioned_coverage, plan_pieces, run_piece_file,
-                               write_cache, write_specs)
+    from gis.partition import (
+        buffer_rule,
+        partitioned_coverage,
+        plan_pieces,
+        run_piece_file,
+        write_cache,
+        write_specs,
+    )
     from gis.partition_dask import dask_client, dask_mapper
     from gis.synthetic import province
 

@@ -39,9 +39,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
-
 import scipy.sparse as sp
+from scipy.spatial import cKDTree
 
 from .coverage import CoverageResult, compute_coverage, coverage_from_points
 from .errors import InputError, InputProblem
@@ -312,10 +311,11 @@ class _Clipper:
         self.dx, self.dy = region_net.project(demand["lon"].to_numpy(), demand["lat"].to_numpy())
         self.ox, self.oy = region_net.project(outlets["lon"].to_numpy(),
                                               outlets["lat"].to_numpy())
-        self.item_masks = self.item_live = None
+        self.item_masks: np.ndarray | None = None
+        self.item_live: np.ndarray | None = None
         if items is not None:
             self.item_masks, _ = items.outlet_sets()
-            self.item_live = self.item_masks.any(axis=0)
+            self.item_live = np.asarray(self.item_masks.any(axis=0), dtype=bool)
         self.sources: list[tuple[np.ndarray, np.ndarray]] = []  # (node, owner) per mode
         for mode in sorted({c.mode for c in settings.circles.values()}):
             if len(outlets):

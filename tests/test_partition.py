@@ -9,10 +9,17 @@ import pytest
 
 from gis.coverage import coverage_of_region
 from gis.errors import InputError
-from gis.network import RoadNetwork, Speeds
 from gis.items import item_coverage_of_region, items_of_region
-from gis.partition import (build_piece, buffer_rule, open_cache, partitioned_coverage,
-                           partitioned_run, plan_pieces, write_cache)
+from gis.network import RoadNetwork, Speeds
+from gis.partition import (
+    buffer_rule,
+    build_piece,
+    open_cache,
+    partitioned_coverage,
+    partitioned_run,
+    plan_pieces,
+    write_cache,
+)
 from gis.region import Circle, Region, RegionSettings, load_region
 from tests.conftest import lonlat_from_xy
 
