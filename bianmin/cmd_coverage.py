@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from gis.coverage import coverage_of_region
-from gis.items import item_coverage_of_region
-from gis.partition_dask import dask_partitioned_coverage
+from gis.items import item_coverage_of_region, items_of_region
+from gis.partition_dask import dask_partitioned_run
 from gis.region import load_region
 from gis.writers import write_coverage
 
@@ -46,10 +46,13 @@ def register(app: typer.Typer) -> None:
                 with step("Loading region …", show=not quiet):
                     reg = load_region(region, demand_path=population)
                 with step("Computing coverage …", show=not quiet):
-                    result = (coverage_of_region(reg) if partition_by is None else
-                              dask_partitioned_coverage(reg, partition_by, scheduler=scheduler,
-                                                        workers=workers))
-                    items = item_coverage_of_region(reg, base=result)  # None: no catalogue
+                    if partition_by is None:
+                        result = coverage_of_region(reg)
+                        items = item_coverage_of_region(reg, base=result)  # None: no catalogue
+                    else:  # the pieces compute the item points too
+                        result, items = dask_partitioned_run(
+                            reg, partition_by, items=items_of_region(reg), scheduler=scheduler,
+                            workers=workers)
                 files = write_coverage(result, reg, stage / "coverage", items=items)
         if not quiet:
             print_area_table(result, reg)

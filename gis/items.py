@@ -35,7 +35,7 @@ from .region import OUTLET_KINDS, Region, RegionSettings
 
 __all__ = ["ITEM_COLUMNS", "ITEM_TABLE_COLUMNS", "ItemTable", "ItemCoverage", "load_catalogue",
            "parse_services", "read_outlet_items", "items_of_region", "item_coverage",
-           "item_coverage_of_region"]
+           "item_coverage_of_region", "ItemPoints", "item_points", "item_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -280,24 +280,44 @@ class ItemCoverage:
                 f"{t['n_sets']} distinct outlet sets, {t['searches']} searches)")
 
 
-def item_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gpd.GeoDataFrame,
-                  demand: gpd.GeoDataFrame, areas: pd.DataFrame, items: ItemTable, *,
-                  base: CoverageResult | None = None, workers: int = 2) -> ItemCoverage:
-    """Coverage of every catalogue item: one search per distinct outlet set.
+@dataclass(frozen=True)
+class ItemPoints:
+    """The per-point part of item coverage: minutes and covered flags per distinct outlet set.
 
-    ``base`` (the all-outlet coverage, when already computed) is reused for items every
-    outlet handles. ``workers`` threads run the searches (the compiled search releases the
-    GIL).
+    Attributes
+    ----------
+    covered
+        ``(n_points, n_sets)`` covered masks.
+    minutes
+        ``(n_points, n_sets)`` minutes to the nearest outlet of the set (NaN: none).
+    searches
+        Nearest-outlet searches made.
     """
-    masks, item_set = items.outlet_sets()
+
+    covered: np.ndarray
+    minutes: np.ndarray
+    searches: int
+
+
+def item_points(network: RoadNetwork, settings: RegionSettings, outlets: gpd.GeoDataFrame,
+                demand: gpd.GeoDataFrame, areas: pd.DataFrame, masks: np.ndarray, *,
+                live: np.ndarray | None = None, base: CoverageResult | None = None,
+                workers: int = 2) -> ItemPoints:
+    """Minutes and covered flags of every demand point for each outlet set (``masks`` columns).
+
+    ``masks`` is ``(n_outlets, n_sets)`` over ``outlets`` (a partition passes the rows of its
+    own outlets). ``live`` marks the sets somebody handles in the whole region (default: the
+    columns with a handler here); the other sets stay uncovered with NaN minutes. ``base``
+    (the all-outlet coverage of the same points) is reused for a set every outlet handles.
+    """
     n_sets = masks.shape[1]
-    pop = demand["population"].to_numpy(dtype=float)
+    live = masks.any(axis=0) if live is None else np.asarray(live, dtype=bool)
     set_cov = np.zeros((len(demand), n_sets), dtype=bool)
     set_min = np.full((len(demand), n_sets), np.nan)
     todo = []
     for s in range(n_sets):
         m = masks[:, s]
-        if not m.any():  # an item nobody handles: nobody is covered, no time
+        if not live[s]:  # an item nobody handles: nobody is covered, no time
             continue
         if base is not None and m.all():
             set_cov[:, s] = base.points["covered"].to_numpy(dtype=bool)
@@ -306,6 +326,32 @@ def item_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gpd.G
             todo.append(s)
     searches = _subset_minutes(network, settings, outlets, demand, areas, masks, todo,
                                set_cov, set_min, workers)
+    return ItemPoints(covered=set_cov, minutes=set_min, searches=searches)
+
+
+def item_coverage(network: RoadNetwork, settings: RegionSettings, outlets: gpd.GeoDataFrame,
+                  demand: gpd.GeoDataFrame, areas: pd.DataFrame, items: ItemTable, *,
+                  base: CoverageResult | None = None, workers: int = 2) -> ItemCoverage:
+    """Coverage of every catalogue item: one search per distinct outlet set.
+
+    ``base`` (the all-outlet coverage, when already computed) is reused for items every
+    outlet handles. ``workers`` threads run the searches (the compiled search releases the
+    GIL). The per-point part is :func:`item_points`, the tables :func:`item_tables` (which a
+    partitioned run calls on the pieces' concatenated points).
+    """
+    masks, _ = items.outlet_sets()
+    return item_tables(demand, areas, items,
+                       item_points(network, settings, outlets, demand, areas, masks, base=base,
+                                   workers=workers))
+
+
+def item_tables(demand: pd.DataFrame, areas: pd.DataFrame, items: ItemTable,
+                points: ItemPoints) -> ItemCoverage:
+    """The per item/area tables and the request-weighted figures from the per-point part."""
+    _, item_set = items.outlet_sets()
+    set_cov, set_min, searches = points.covered, points.minutes, points.searches
+    n_sets = set_cov.shape[1]
+    pop = demand["population"].to_numpy(dtype=float)
     cat = items.catalogue
     area_ids = areas["id"].to_numpy()
     codes = pd.Index(area_ids).get_indexer(demand["area_id"])

@@ -34,22 +34,26 @@ import pickle
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .coverage import CoverageResult, compute_coverage, coverage_from_points
 from .errors import InputError, InputProblem
 from .islands import outlet_sources
+from .items import ItemCoverage, ItemPoints, ItemTable, item_points, item_tables
 from .network import Edges, RoadNetwork
 from .region import Region, RegionSettings
 from .rules import ROUND_SLACK_S, point_circles, point_is_urban, search_limit_s
 
-__all__ = ["Piece", "PieceResult", "BufferRule", "buffer_rule", "fastest_ms", "subnetwork",
-           "plan_pieces", "run_piece", "run_piece_file", "merge", "partitioned_coverage",
-           "serial_map"]
+__all__ = ["Piece", "PieceSpec", "PieceResult", "BufferRule", "buffer_rule", "fastest_ms",
+           "subnetwork", "cut", "network_arrays", "write_cache", "open_cache", "build_piece",
+           "plan_pieces", "run_piece", "run_piece_file", "write_specs", "merge",
+           "partitioned_run", "partitioned_coverage", "serial_map"]
 
 log = logging.getLogger(__name__)
 
@@ -92,32 +96,186 @@ def buffer_rule(network: RoadNetwork, settings: RegionSettings,
                       outlet_m=float(radius + limit * settings.speeds.walk_ms), cert_s=cert)
 
 
-# ------------------------------------------------------------------------ the clip
-def subnetwork(network: RoadNetwork, keep: np.ndarray) -> RoadNetwork:
-    """The network restricted to the nodes in ``keep`` (bool mask), from the CSR arrays.
+# ------------------------------------------------------------------------ the pieces
+@dataclass(frozen=True, eq=False)
+class Piece:
+    """One partition's inputs: its clipped network, demand rows, outlets and areas."""
 
-    Edges with both ends kept survive; the part labels (main network, islands) are the whole
-    network's, not recomputed, so snapping in the piece picks the same nodes as in the whole.
+    key: str
+    network: RoadNetwork
+    settings: RegionSettings
+    outlets: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    areas: pd.DataFrame
+    rows: np.ndarray
+    cert_s: dict[str, float]
+    whole: bool = False
+    item_masks: np.ndarray | None = None
+    item_live: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PieceSpec:
+    """What a worker needs to cut its own piece from the cached network (no network in it).
+
+    ``xy`` are the demand points' metres, ``radius_m`` the node buffer (``inf``: the whole
+    network), ``force`` the outlets' whole-network snap nodes to keep.
     """
-    idx = np.flatnonzero(keep)
-    new = np.full(network.n_nodes, -1, dtype=np.int64)
-    new[idx] = np.arange(len(idx))
+
+    key: str
+    settings: RegionSettings
+    outlets: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    areas: pd.DataFrame
+    rows: np.ndarray
+    cert_s: dict[str, float]
+    xy: np.ndarray
+    radius_m: float
+    force: np.ndarray
+    item_masks: np.ndarray | None = None
+    item_live: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class PieceResult:
+    """What travels back from a piece: its point table (certified rows) and the rest."""
+
+    key: str
+    points: pd.DataFrame
+    rows: np.ndarray
+    spill_rows: np.ndarray
+    spill_s: float
+    nodes: int
+    item_points: ItemPoints | None = None
+
+
+# ------------------------------------------------------------------------ the network cache
+_CELL_M = 1000.0
+
+
+def network_arrays(net: RoadNetwork, cell_m: float = _CELL_M) -> dict[str, Any]:
+    """The network as flat arrays a piece is cut from (:func:`cut`), in memory.
+
+    Per mode: the CSR graph, the edges sorted by their tail with a row pointer, the main-network
+    mask and part labels; plus a grid of ``cell_m`` cells listing their nodes, so a cut reads
+    only the nodes near its demand.
+    """
+    arrs: dict[str, Any] = {"node_osmid": net.node_osmid, "x": net.x, "y": net.y,
+                            "lon": net.lon, "lat": net.lat}
+    meta: dict[str, Any] = {"crs": net.crs, "speeds": net.speeds, "modes": list(net.modes),
+                            "n": net.n_nodes, "cell_m": cell_m}
+    x0, y0 = (float(net.x.min()), float(net.y.min())) if net.n_nodes else (0.0, 0.0)
+    cx = ((net.x - x0) // cell_m).astype(np.int64)
+    cy = ((net.y - y0) // cell_m).astype(np.int64)
+    nx = int(cx.max()) + 1 if net.n_nodes else 1
+    ny = int(cy.max()) + 1 if net.n_nodes else 1
+    cell = cy * nx + cx
+    arrs["cell_nodes"] = np.argsort(cell, kind="stable")
+    arrs["cell_ptr"] = np.r_[0, np.cumsum(np.bincount(cell, minlength=nx * ny))]
+    meta.update(x0=x0, y0=y0, nx=nx, ny=ny)
+    for mode in net.modes:
+        g = net.graph(mode)
+        arrs[f"{mode}.g_ptr"], arrs[f"{mode}.g_col"], arrs[f"{mode}.g_val"] = (
+            g.indptr, g.indices, g.data)
+        u, v, sec, length = net.edges(mode)
+        o = np.argsort(u, kind="stable")
+        arrs[f"{mode}.e_ptr"] = np.r_[0, np.cumsum(np.bincount(u, minlength=net.n_nodes))]
+        arrs[f"{mode}.e_v"], arrs[f"{mode}.e_sec"], arrs[f"{mode}.e_len"] = (
+            v[o], sec[o], length[o])
+        arrs[f"{mode}.mask"], arrs[f"{mode}.parts"] = net.nodes_in(mode), net.parts(mode)
+    arrs["meta"] = meta
+    return arrs
+
+
+def write_cache(arrs: dict[str, Any], folder: Path) -> Path:
+    """Save :func:`network_arrays` as one ``.npy`` per array (memory-mappable) + ``meta.pkl``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, a in arrs.items():
+        if name != "meta":
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(a))
+    with open(folder / "meta.pkl", "wb") as fh:
+        pickle.dump(arrs["meta"], fh)
+    return folder
+
+
+def open_cache(folder: str | Path) -> dict[str, Any]:
+    """The cached arrays, memory-mapped read-only (pages are read only when a cut needs them)."""
+    d = Path(folder)
+    with open(d / "meta.pkl", "rb") as fh:
+        arrs: dict[str, Any] = {"meta": pickle.load(fh)}
+    for f in d.glob("*.npy"):
+        arrs[f.name[:-4]] = np.load(f, mmap_mode="r")
+    return arrs
+
+
+def _gather(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the entries of CSR rows ``rows`` and the (new) row of each."""
+    starts = np.asarray(ptr[rows], dtype=np.int64)
+    lens = np.asarray(ptr[rows + 1], dtype=np.int64) - starts
+    total = int(lens.sum())
+    first = np.cumsum(lens) - lens
+    pos = np.repeat(starts - first, lens) + np.arange(total, dtype=np.int64)
+    return pos, np.repeat(np.arange(len(rows), dtype=np.int64), lens)
+
+
+def _near_nodes(arrs: dict[str, Any], xy: np.ndarray, r: float) -> np.ndarray:
+    """Sorted ids of the nodes within ``r`` metres of a point of ``xy`` (grid cells first)."""
+    meta = arrs["meta"]
+    if not np.isfinite(r):
+        return np.arange(meta["n"], dtype=np.int64)
+    if len(xy) == 0:
+        return np.zeros(0, np.int64)
+    c, nx, ny = meta["cell_m"], meta["nx"], meta["ny"]
+    lo = np.floor((xy.min(axis=0) - r - (meta["x0"], meta["y0"])) / c).astype(int)
+    hi = np.floor((xy.max(axis=0) + r - (meta["x0"], meta["y0"])) / c).astype(int)
+    x_lo, x_hi = max(lo[0], 0), min(hi[0], nx - 1)
+    ptr, nodes = arrs["cell_ptr"], arrs["cell_nodes"]
+    cand = [np.asarray(nodes[ptr[cy * nx + x_lo]:ptr[cy * nx + x_hi + 1]])
+            for cy in range(max(lo[1], 0), min(hi[1], ny - 1) + 1) if x_lo <= x_hi]
+    ids = np.sort(np.concatenate(cand)) if cand else np.zeros(0, np.int64)
+    x, y = np.asarray(arrs["x"][ids]), np.asarray(arrs["y"][ids])
+    return ids[_within(xy, x, y, r)]
+
+
+def cut(arrs: dict[str, Any], idx: np.ndarray) -> RoadNetwork:
+    """The network on the sorted node ids ``idx``, cut from :func:`network_arrays`.
+
+    Reads only the rows of the kept nodes (a memory-mapped cache stays on disk otherwise).
+    Edges with both ends kept survive; the part labels are the whole network's, not
+    recomputed, so snapping in the piece picks the same nodes as in the whole.
+    """
+    meta = arrs["meta"]
+    n = len(idx)
+
+    def local(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        j = np.minimum(np.searchsorted(idx, col), max(n - 1, 0))
+        return (idx[j] == col) if n else np.zeros(len(col), bool), j
+
     edges: dict[str, Edges] = {}
     graphs, graphs_t, masks, labels = {}, {}, {}, {}
-    for mode in network.modes:
-        u, v, sec, length = network.edges(mode)
-        ok = keep[u] & keep[v]
-        e = (new[u[ok]], new[v[ok]], sec[ok], length[ok])
-        edges[mode] = e
-        g = network.graph(mode)[idx][:, idx].tocsr()  # already the shortest of parallels
+    for mode in meta["modes"]:
+        pos, row = _gather(arrs[f"{mode}.g_ptr"], idx)
+        ok, col = local(np.asarray(arrs[f"{mode}.g_col"][pos]))
+        g = sp.csr_matrix((np.asarray(arrs[f"{mode}.g_val"][pos])[ok], (row[ok], col[ok])),
+                          shape=(n, n))
         g.sort_indices()
         graphs[mode], graphs_t[mode] = g, g.T.tocsr()
-        masks[mode] = network.nodes_in(mode)[idx]
-        labels[mode] = network.parts(mode)[idx]
-    return RoadNetwork(crs=network.crs, node_osmid=network.node_osmid[idx], x=network.x[idx],
-                       y=network.y[idx], lon=network.lon[idx], lat=network.lat[idx],
-                       speeds=network.speeds, _edges=edges, _graphs=graphs,
+        pos, row = _gather(arrs[f"{mode}.e_ptr"], idx)
+        ok, v = local(np.asarray(arrs[f"{mode}.e_v"][pos]))
+        edges[mode] = (row[ok], v[ok], np.asarray(arrs[f"{mode}.e_sec"][pos])[ok],
+                       np.asarray(arrs[f"{mode}.e_len"][pos])[ok])
+        masks[mode] = np.asarray(arrs[f"{mode}.mask"][idx])
+        labels[mode] = np.asarray(arrs[f"{mode}.parts"][idx])
+    return RoadNetwork(crs=meta["crs"], node_osmid=np.asarray(arrs["node_osmid"][idx]),
+                       x=np.asarray(arrs["x"][idx]), y=np.asarray(arrs["y"][idx]),
+                       lon=np.asarray(arrs["lon"][idx]), lat=np.asarray(arrs["lat"][idx]),
+                       speeds=meta["speeds"], _edges=edges, _graphs=graphs,
                        _graphs_T=graphs_t, _masks=masks, _labels=labels)
+
+
+def subnetwork(network: RoadNetwork, keep: np.ndarray) -> RoadNetwork:
+    """The network restricted to the nodes in ``keep`` (bool mask), via :func:`cut`."""
+    return cut(network_arrays(network), np.flatnonzero(keep))
 
 
 def _within(tree_xy: np.ndarray, qx: np.ndarray, qy: np.ndarray, r: float) -> np.ndarray:
@@ -134,42 +292,30 @@ def _within(tree_xy: np.ndarray, qx: np.ndarray, qy: np.ndarray, r: float) -> np
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class Piece:
-    """One partition's inputs: its clipped network, demand rows, outlets and areas."""
-
-    key: str
-    network: RoadNetwork
-    settings: RegionSettings
-    outlets: gpd.GeoDataFrame
-    demand: gpd.GeoDataFrame
-    areas: pd.DataFrame
-    rows: np.ndarray
-    cert_s: dict[str, float]
-    whole: bool = False
-
-
-@dataclass(frozen=True)
-class PieceResult:
-    """What travels back from a piece: its point table (certified rows) and the rest."""
-
-    key: str
-    points: pd.DataFrame
-    rows: np.ndarray
-    spill_rows: np.ndarray
-    spill_s: float
-    nodes: int
+def build_piece(spec: PieceSpec, arrs: dict[str, Any]) -> Piece:
+    """Cut the spec's network from ``arrs`` (in memory or a memory-mapped cache)."""
+    idx = np.union1d(_near_nodes(arrs, spec.xy, spec.radius_m), spec.force).astype(np.int64)
+    return Piece(key=spec.key, network=cut(arrs, idx), settings=spec.settings,
+                 outlets=spec.outlets, demand=spec.demand, areas=spec.areas, rows=spec.rows,
+                 cert_s=spec.cert_s, whole=len(idx) == arrs["meta"]["n"],
+                 item_masks=spec.item_masks, item_live=spec.item_live)
 
 
 class _Clipper:
     """The whole network's arrays a clip needs, computed once per run."""
 
     def __init__(self, region_net: RoadNetwork, settings: RegionSettings,
-                 outlets: gpd.GeoDataFrame, demand: gpd.GeoDataFrame) -> None:
+                 outlets: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+                 items: ItemTable | None = None) -> None:
         self.net, self.settings, self.outlets, self.demand = region_net, settings, outlets, demand
         self.dx, self.dy = region_net.project(demand["lon"].to_numpy(), demand["lat"].to_numpy())
         self.ox, self.oy = region_net.project(outlets["lon"].to_numpy(),
                                               outlets["lat"].to_numpy())
+        self.item_masks: np.ndarray | None = None
+        self.item_live: np.ndarray | None = None
+        if items is not None:
+            self.item_masks, _ = items.outlet_sets()
+            self.item_live = np.asarray(self.item_masks.any(axis=0), dtype=bool)
         self.sources: list[tuple[np.ndarray, np.ndarray]] = []  # (node, owner) per mode
         for mode in sorted({c.mode for c in settings.circles.values()}):
             if len(outlets):
@@ -177,34 +323,49 @@ class _Clipper:
                                                  outlets["lat"].to_numpy(), mode=mode,
                                                  max_snap_m=settings.max_snap_m)
                 self.sources.append((nodes, owner))
+        self._arrays: dict[str, Any] | None = None
+
+    @property
+    def arrays(self) -> dict[str, Any]:
+        """The whole network as :func:`network_arrays` (built on first use)."""
+        if self._arrays is None:
+            self._arrays = network_arrays(self.net)
+        return self._arrays
+
+    def spec(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None
+             ) -> PieceSpec:
+        """The spec of ``rows`` (demand positions); ``rule=None``: the whole network."""
+        pts = np.column_stack([self.dx[rows], self.dy[rows]])
+        if rule is None:
+            o_in = np.ones(len(self.outlets), dtype=bool)
+            cert = {c.mode: np.inf for c in self.settings.circles.values()}
+            radius = np.inf
+        else:
+            o_in = _within(pts, self.ox, self.oy, rule.outlet_m)
+            cert, radius = rule.cert_s, rule.radius_m
+        force = [nodes[o_in[owner]] for nodes, owner in self.sources]
+        dem = self.demand.iloc[rows].reset_index(drop=True)
+        used = set(dem["area_id"].tolist())
+        return PieceSpec(key=key, settings=self.settings,
+                         outlets=self.outlets[o_in].reset_index(drop=True), demand=dem,
+                         areas=pd.DataFrame(areas.loc[areas["id"].isin(used),
+                                                      ["id", "name", "urban"]]
+                                            ).reset_index(drop=True),
+                         rows=np.asarray(rows, dtype=np.int64), cert_s=cert, xy=pts,
+                         radius_m=float(radius),
+                         force=np.unique(np.concatenate(force)) if force else
+                         np.zeros(0, np.int64),
+                         item_masks=None if self.item_masks is None else self.item_masks[o_in],
+                         item_live=self.item_live)
 
     def piece(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None
               ) -> Piece:
-        """The piece of ``rows`` (demand positions); ``rule=None``: the whole network."""
-        net = self.net
-        if rule is None:
-            keep = np.ones(net.n_nodes, dtype=bool)
-            o_in = np.ones(len(self.outlets), dtype=bool)
-            cert = {c.mode: np.inf for c in self.settings.circles.values()}
-        else:
-            pts = np.column_stack([self.dx[rows], self.dy[rows]])
-            keep = _within(pts, net.x, net.y, rule.radius_m)
-            o_in = _within(pts, self.ox, self.oy, rule.outlet_m)
-            for nodes, owner in self.sources:  # the outlets' whole-network snap nodes
-                keep[nodes[o_in[owner]]] = True
-            cert = rule.cert_s
-        sub = subnetwork(net, keep)  # a fresh copy even when whole: no caches travel
-        dem = self.demand.iloc[rows].reset_index(drop=True)
-        used = set(dem["area_id"].tolist())
-        return Piece(key=key, network=sub, settings=self.settings,
-                     outlets=self.outlets[o_in].reset_index(drop=True), demand=dem,
-                     areas=pd.DataFrame(areas.loc[areas["id"].isin(used),
-                                                  ["id", "name", "urban"]]).reset_index(drop=True),
-                     rows=np.asarray(rows, dtype=np.int64), cert_s=cert,
-                     whole=bool(keep.all()))
+        """The piece of ``rows`` built in this process (tests, the benchmark)."""
+        return build_piece(self.spec(key, rows, areas, rule), self.arrays)
 
 
-def plan_pieces(region: Region, by: str) -> tuple[_Clipper, list[tuple[str, np.ndarray]]]:
+def plan_pieces(region: Region, by: str, items: ItemTable | None = None
+                ) -> tuple[_Clipper, list[tuple[str, np.ndarray]]]:
     """The partitions of ``region`` by the areas' field ``by``: ``(clipper, [(key, rows)])``.
 
     Raises
@@ -220,51 +381,71 @@ def plan_pieces(region: Region, by: str) -> tuple[_Clipper, list[tuple[str, np.n
                                       f"{cols}"))
     key_of = pd.Series(areas[by].astype(str).to_numpy(), index=areas["id"].to_numpy())
     keys = key_of.reindex(region.demand["area_id"].to_numpy()).to_numpy(dtype=object)
-    clip = _Clipper(region.network, region.settings, region.outlets, region.demand)
+    clip = _Clipper(region.network, region.settings, region.outlets, region.demand, items)
     groups = pd.Series(np.arange(len(keys))).groupby(pd.Series(keys), sort=True)
     return clip, [(str(k), g.to_numpy()) for k, g in groups]
 
 
 # ------------------------------------------------------------------------ one piece
 def run_piece(piece: Piece) -> PieceResult:
-    """The existing single-region coverage on one piece; certified rows and spills apart."""
+    """The existing single-region coverage (and item points) on one piece; spills apart."""
     res = compute_coverage(piece.network, piece.settings, piece.outlets, piece.demand,
                            piece.areas)
     pts = pd.DataFrame(res.points.drop(columns="geometry"))
+    ip = None
+    if piece.item_masks is not None:
+        ip = item_points(piece.network, piece.settings, piece.outlets, piece.demand,
+                         piece.areas, piece.item_masks, live=piece.item_live, base=res,
+                         workers=1)
     if piece.whole:
         ok = np.ones(len(pts), dtype=bool)
+        spill_s = 0.0
     else:
         urban = point_is_urban(piece.demand, piece.areas)
         _, modes = point_circles(urban, piece.settings.circles)
         cert = np.array([piece.cert_s[m] for m in modes], dtype=float)
         # the piece's seconds are at most minutes × 60 + the rounding slack
-        upper = pts["minutes"].to_numpy(dtype=float) * 60.0 + ROUND_SLACK_S
-        ok = pts["reachable"].to_numpy(dtype=bool) & (upper <= cert)
+        upper = pts["minutes"].to_numpy(dtype=float)[:, None] * 60.0 + ROUND_SLACK_S
+        reach = pts["reachable"].to_numpy(dtype=bool)[:, None]
+        if ip is not None and piece.item_live is not None:
+            live = piece.item_live
+            upper = np.column_stack([upper, ip.minutes[:, live] * 60.0 + ROUND_SLACK_S])
+            reach = np.column_stack([np.broadcast_to(reach, (len(pts), 1)),
+                                     np.isfinite(ip.minutes[:, live])])
+        ok = (reach & (upper <= cert[:, None])).all(axis=1)
+        # a point that found no outlet in its piece (NaN minutes) needs the whole network
+        bad = upper[~ok]
+        spill_s = float(np.max(np.nan_to_num(bad, nan=np.inf))) if bad.size else 0.0
     spill = ~ok
-    upper_s = pts["minutes"].to_numpy(dtype=float)[spill] * 60.0 + ROUND_SLACK_S
-    # a point that found no outlet in its piece (NaN minutes) needs the whole network
-    spill_s = float(np.max(np.nan_to_num(upper_s, nan=np.inf))) if spill.any() else 0.0
+    if ip is not None:
+        ip = ItemPoints(covered=ip.covered[ok], minutes=ip.minutes[ok], searches=ip.searches)
     return PieceResult(key=piece.key, points=pts[ok].reset_index(drop=True),
                        rows=piece.rows[ok], spill_rows=piece.rows[spill], spill_s=spill_s,
-                       nodes=piece.network.n_nodes)
+                       nodes=piece.network.n_nodes, item_points=ip)
 
 
 def run_piece_file(path: str) -> PieceResult:
-    """:func:`run_piece` on a piece saved by :func:`write_pieces` (what a worker runs)."""
+    """What a worker runs: load a spec saved by :func:`write_specs`, cut its piece, run it.
+
+    The network is cut from the run's memory-mapped cache (``../network`` beside the spec's
+    folder), so the worker holds only its own piece.
+    """
     with open(path, "rb") as fh:
-        piece = pickle.load(fh)
+        spec = pickle.load(fh)
+    arrs = open_cache(Path(path).parent.parent / "network")
+    piece = build_piece(spec, arrs)
+    del arrs, spec
     return run_piece(piece)
 
 
-def write_pieces(clip: _Clipper, parts: list[tuple[str, np.ndarray]], areas: pd.DataFrame,
-                 rule: BufferRule | None, folder: Path) -> Iterator[str]:
-    """Build and save each partition's piece (one in memory at a time); yield the paths."""
+def write_specs(clip: _Clipper, parts: list[tuple[str, np.ndarray]], areas: pd.DataFrame,
+                rule: BufferRule | None, folder: Path) -> Iterator[str]:
+    """Save each partition's spec (small: no network in it); yield the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, (key, rows) in enumerate(parts):
-        piece = clip.piece(key, rows, areas, rule)
         path = folder / f"piece-{i:05d}.pkl"
         with open(path, "wb") as fh:
-            pickle.dump(piece, fh, protocol=5)
+            pickle.dump(clip.spec(key, rows, areas, rule), fh, protocol=5)
         yield str(path)
 
 
@@ -275,39 +456,48 @@ def serial_map(fn: Callable[[str], PieceResult], paths: list[str]) -> Iterable[P
 
 # ------------------------------------------------------------------------ the whole run
 def merge(results: Iterable[PieceResult], n: int, geometry: gpd.GeoSeries,
-          areas: pd.DataFrame) -> CoverageResult:
+          areas: pd.DataFrame) -> tuple[CoverageResult, ItemPoints | None]:
     """Concatenate the pieces' certified point tables in demand order; aggregate once."""
-    frames, rows = [], []
-    for r in results:
-        frames.append(r.points)
-        rows.append(r.rows)
-    order = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    results = list(results)
+    order = np.concatenate([r.rows for r in results]) if results else np.zeros(0, np.int64)
     if len(order) != n or len(np.unique(order)) != n:
         raise RuntimeError(f"partitioned run returned {len(order)} of {n} demand points")
-    pts = pd.concat(frames, ignore_index=True).iloc[np.argsort(order, kind="stable")]
+    back = np.argsort(order, kind="stable")
+    pts = pd.concat([r.points for r in results], ignore_index=True).iloc[back]
     # rebuilt from arrays, so every column's dtype is inferred as the whole run infers it
     points = gpd.GeoDataFrame({c: pts[c].to_numpy() for c in pts.columns},
                               geometry=geometry.values, crs=geometry.crs)
-    return coverage_from_points(points, areas)
+    ips = [r.item_points for r in results if r.item_points is not None]
+    ip = None
+    if ips:
+        ip = ItemPoints(covered=np.concatenate([i.covered for i in ips])[back],
+                        minutes=np.concatenate([i.minutes for i in ips])[back],
+                        searches=sum(i.searches for i in ips))
+    return coverage_from_points(points, areas), ip
 
 
-def partitioned_coverage(region: Region, by: str, *, mapper: Mapper = serial_map,
-                         task: Callable[[str], PieceResult] = run_piece_file,
-                         workdir: str | Path | None = None) -> CoverageResult:
-    """Coverage of ``region`` run partition by partition; equal to :func:`coverage_of_region`.
+def partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
+                    mapper: Mapper = serial_map,
+                    task: Callable[[str], PieceResult] = run_piece_file,
+                    workdir: str | Path | None = None
+                    ) -> tuple[CoverageResult, ItemCoverage | None]:
+    """Coverage (and item coverage) of ``region`` partition by partition; equal to the whole.
 
-    ``mapper`` runs ``task`` over the saved pieces (serially here, on Dask with
-    :func:`gis.partition_dask.dask_mapper`). The pieces are saved under ``workdir`` (a
-    temporary folder by default) so that each task loads only its own arrays.
+    The driver writes the whole network once as a memory-mapped cache and one small spec per
+    partition under ``workdir`` (a temporary folder by default); ``mapper`` runs ``task``
+    over the specs (serially here, on Dask with :func:`gis.partition_dask.dask_mapper`), each
+    task cutting its own piece. Item tables come from :func:`gis.items.item_tables`, the
+    aggregation the whole run uses, on the pieces' per-point part.
     """
     import tempfile
 
-    clip, parts = plan_pieces(region, by)
+    clip, parts = plan_pieces(region, by, items)
     rule = buffer_rule(region.network, region.settings)
     log.info("%d partitions by %r; border buffer %.0f m (outlets %.0f m)", len(parts), by,
              rule.radius_m, rule.outlet_m)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        paths = list(write_pieces(clip, parts, region.areas, rule, Path(tmp) / "round1"))
+        write_cache(clip.arrays, Path(tmp) / "network")
+        paths = list(write_specs(clip, parts, region.areas, rule, Path(tmp) / "round1"))
         first = list(mapper(task, paths))
         spill_rows = np.concatenate([r.spill_rows for r in first])
         results = first
@@ -317,10 +507,20 @@ def partitioned_coverage(region: Region, by: str, *, mapper: Mapper = serial_map
                 region.network, region.settings, limit_s=worst)
             log.info("second pass: %d points outside their circle, buffer %s", len(spill_rows),
                      "whole network" if wide is None else f"{wide.radius_m:.0f} m")
-            paths2 = list(write_pieces(clip, [("spill", np.sort(spill_rows))], region.areas,
-                                       wide, Path(tmp) / "round2"))
+            paths2 = list(write_specs(clip, [("spill", np.sort(spill_rows))], region.areas,
+                                      wide, Path(tmp) / "round2"))
             second = list(mapper(task, paths2))
             if any(len(r.spill_rows) for r in second):
                 raise RuntimeError("the second pass left points uncertified")
             results = first + second
-    return merge(results, len(region.demand), region.demand.geometry, region.areas)
+    cov, ip = merge(results, len(region.demand), region.demand.geometry, region.areas)
+    itc = None if items is None or ip is None else item_tables(region.demand, region.areas,
+                                                               items, ip)
+    return cov, itc
+
+
+def partitioned_coverage(region: Region, by: str, *, mapper: Mapper = serial_map,
+                         task: Callable[[str], PieceResult] = run_piece_file,
+                         workdir: str | Path | None = None) -> CoverageResult:
+    """Coverage of ``region`` run partition by partition (:func:`partitioned_run`, no items)."""
+    return partitioned_run(region, by, mapper=mapper, task=task, workdir=workdir)[0]

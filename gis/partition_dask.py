@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .coverage import CoverageResult
-from .partition import PieceResult, partitioned_coverage, run_piece_file
+from .items import ItemCoverage, ItemTable
+from .partition import PieceResult, partitioned_run, run_piece_file
 from .region import Region
 
-__all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage"]
+__all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage", "dask_partitioned_run"]
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,22 @@ def dask_mapper(client: object, *, retries: int = 2
     return mapper
 
 
+def dask_partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
+                         scheduler: str = "local", workers: int = 2,
+                         task: Callable[[str], PieceResult] = run_piece_file,
+                         workdir: str | Path | None = None
+                         ) -> tuple[CoverageResult, ItemCoverage | None]:
+    """:func:`gis.partition.partitioned_run` with the partitions as Dask tasks."""
+    with dask_client(scheduler, workers) as client:
+        log.info("dask: %s", client)
+        return partitioned_run(region, by, items=items, mapper=dask_mapper(client), task=task,
+                               workdir=workdir)
+
+
 def dask_partitioned_coverage(region: Region, by: str, *, scheduler: str = "local",
                               workers: int = 2,
                               task: Callable[[str], PieceResult] = run_piece_file,
                               workdir: str | Path | None = None) -> CoverageResult:
-    """:func:`gis.partition.partitioned_coverage` with the partitions as Dask tasks."""
-    with dask_client(scheduler, workers) as client:
-        log.info("dask: %s", client)
-        return partitioned_coverage(region, by, mapper=dask_mapper(client), task=task,
-                                    workdir=workdir)
+    """:func:`dask_partitioned_run` without items."""
+    return dask_partitioned_run(region, by, scheduler=scheduler, workers=workers, task=task,
+                                workdir=workdir)[0]

@@ -9,8 +9,17 @@ import pytest
 
 from gis.coverage import coverage_of_region
 from gis.errors import InputError
+from gis.items import item_coverage_of_region, items_of_region
 from gis.network import RoadNetwork, Speeds
-from gis.partition import buffer_rule, partitioned_coverage, plan_pieces
+from gis.partition import (
+    buffer_rule,
+    build_piece,
+    open_cache,
+    partitioned_coverage,
+    partitioned_run,
+    plan_pieces,
+    write_cache,
+)
 from gis.region import Circle, Region, RegionSettings, load_region
 from tests.conftest import lonlat_from_xy
 
@@ -101,3 +110,33 @@ def test_bundled_regions_by_area_equal_whole(name):
     """Each area its own partition: points, areas and totals equal the whole-region run."""
     reg = load_region(f"data/{name}")
     frames_equal(partitioned_coverage(reg, "id"), coverage_of_region(reg))
+
+
+def test_chengdu_items_by_area_equal_whole():
+    """Item tables (items.csv, items_matrix.csv, weighted) by area equal the whole run's."""
+    reg = load_region("data/chengdu")
+    items = items_of_region(reg)
+    assert items is not None and items.n_items > 1
+    cov, got = partitioned_run(reg, "id", items=items)
+    whole = coverage_of_region(reg)
+    want = item_coverage_of_region(reg, base=whole, items=items)
+    frames_equal(cov, whole)
+    for name in ("table", "items", "matrix", "weighted"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
+    np.testing.assert_array_equal(got.set_covered, want.set_covered)
+    assert got.total["weighted_rate"] == want.total["weighted_rate"]
+
+
+def test_cut_from_memory_mapped_cache(tmp_path):
+    """A piece cut from the on-disk cache equals the piece cut in memory, node for node."""
+    reg = border_region()
+    clip, parts = plan_pieces(reg, "county")
+    spec = clip.spec("cw", parts[1][1], reg.areas, buffer_rule(reg.network, reg.settings))
+    disk = build_piece(spec, open_cache(write_cache(clip.arrays, tmp_path / "net")))
+    mem = build_piece(spec, clip.arrays)
+    assert list(disk.network.node_osmid) == [*range(11), *range(13, 26)]
+    np.testing.assert_array_equal(disk.network.node_osmid, mem.network.node_osmid)
+    for mode in reg.network.modes:
+        assert (disk.network.graph(mode) != mem.network.graph(mode)).nnz == 0
+        # 24 kept nodes in two runs (11 + 13): 2 × (10 + 12) directed links
+        assert disk.network.graph(mode).nnz == 44

@@ -38,7 +38,7 @@ def client():
 
 def test_province_with_a_killed_worker(client, tmp_path):
     """A worker dies mid-run; Dask reruns its piece elsewhere and the tables equal the whole."""
-    reg = province(4, 900, 200, seed=3)
+    reg = province(4, 400, 100, seed=3)
     marker = tmp_path / "killed"
     task = functools.partial(die_once, marker=str(marker))
     res = partitioned_coverage(reg, "county", mapper=dask_mapper(client), task=task,
