@@ -9,11 +9,11 @@ functions in ``assets/bianmin.js``; every text is escaped there (``BM.esc``) or 
 
 from __future__ import annotations
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import folium
 from branca.element import MacroElement
 from folium.template import Template
 
