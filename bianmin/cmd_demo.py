@@ -13,6 +13,7 @@ from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
 from gis.items import item_coverage_of_region
 from gis.region import load_region
+from gis.siting.delegation_plan import plan_delegation, write_delegation
 from gis.siting.plan import plan_sites
 from gis.siting.problem import SolveParams as SitingParams
 from gis.siting.writers import write_siting
@@ -42,6 +43,8 @@ from .index_page import write_index
 STEPS = ("区域 region", "覆盖 coverage", "选址 siting", "地图 map", "路线 routes", "索引 index")
 #: Seconds the demo gives the siting solver.
 SITING_TIME_LIMIT_S = 30.0
+#: (outlet, item) pairs the demo's delegation proposal adds.
+DELEGATION_ADD = 5
 
 
 def register(app: typer.Typer) -> None:
@@ -102,11 +105,18 @@ def register(app: typer.Typer) -> None:
                 plan = plan_sites(reg, add=add, params=SitingParams(
                     time_limit_s=SITING_TIME_LIMIT_S), curve_max=add)
                 site_files = write_siting(plan, stage / "siting")
+                deleg = None
+                if items is not None:  # a small delegation proposal (赋权), shown on the map
+                    deleg = plan_delegation(reg, add=DELEGATION_ADD,
+                                            time_limit_s=SITING_TIME_LIMIT_S)
+                    site_files.update({f"delegation_{k}": f for k, f in
+                                       write_delegation(deleg, stage).items()})
                 step_done(STEPS[2], t)
                 t = time.perf_counter()
                 bar.update(task, description="publishing the map")
                 write_map(reg, cov, circles_of_region(reg), stage, proposals=plan.chosen,
-                          options=options)
+                          options=options, items=items,
+                          delegation=deleg.chosen if deleg is not None else None)
                 write_public(reg, stage, options)
                 step_done(STEPS[3], t)
                 t = time.perf_counter()
@@ -121,8 +131,9 @@ def register(app: typer.Typer) -> None:
                 summary = [reg.summary(), cov.summary(),
                            *([items.summary().splitlines()[0]] if items is not None else []),
                            *[f"siting, {add} new sites: {g}" for g in gain],
+                           *([f"delegation: {deleg.summary()}"] if deleg is not None else []),
                            day_plan.summary().splitlines()[0]]
-                index = write_index(stage, title=reg.name, summary_lines=summary)
+                index = write_index(stage, title=reg.name, summary_lines=summary, items=items)
                 step_done(STEPS[5], t)
         if quiet:
             return

@@ -14,10 +14,11 @@ from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
 from gis.io import read_table
 from gis.itemgrid import item_grid_of_region
-from gis.items import items_of_region
+from gis.items import item_coverage_of_region, items_of_region
 from gis.region import Region, load_region
 from maps import MapOptions, write_map
 from maps.layers import PROPOSAL_COLUMNS
+from maps.planning_items import DELEGATION_COLUMNS
 from maps.public import write_public_map
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, out, output, step, user_errors
@@ -40,6 +41,16 @@ def _read_proposals(path: Path) -> pd.DataFrame:
         df[col] = vals
     if bad:
         raise InputError(bad)
+    return df
+
+
+def _read_delegation(path: Path) -> pd.DataFrame:
+    df = pd.DataFrame(read_table(path))
+    missing = [c for c in DELEGATION_COLUMNS if c not in df]
+    if missing:
+        raise InputError(InputProblem(str(path), None, missing[0],
+                                      f"missing column(s) {missing}; expected chosen.csv of "
+                                      f"`bianmin delegate`"))
     return df
 
 
@@ -81,6 +92,9 @@ def register(app: typer.Typer) -> None:
         proposals: Path | None = typer.Option(
             None, help="Proposed sites to show on the planning map (site_id, name, kind, lon, "
             "lat, added_population, rank), e.g. from `bianmin site`."),
+        delegation: Path | None = typer.Option(
+            None, help="Item delegations to show on the planning map (chosen.csv of "
+            "`bianmin delegate`): outlets that get new items carry a badge."),
         audience: str = typer.Option(
             "public", help="public: the citizens' map (outlets, items, hours, navigation; "
             "no planning data) in OUT/map/public; planning: coverage, gaps and proposals in "
@@ -110,6 +124,7 @@ def register(app: typer.Typer) -> None:
                                               f"expected public, planning or both, got "
                                               f"{audience!r}"))
             props = _read_proposals(proposals) if proposals is not None else None
+            deleg = _read_delegation(delegation) if delegation is not None else None
             options = MapOptions(lang=lang, tiles=tiles, tianditu_key=key)
             with output(out_dir, "map") as stage:
                 keep_other_audience(out_dir, stage, audience)
@@ -123,11 +138,12 @@ def register(app: typer.Typer) -> None:
                 if audience in ("planning", "both"):
                     with step("Computing coverage …", show=not quiet):
                         cov = coverage_of_region(reg)
+                        items = item_coverage_of_region(reg, base=cov)
                     with step("Drawing service circles …", show=not quiet):
                         circles = circles_of_region(reg)
                     with step("Writing the planning map …", show=not quiet):
                         sm = write_map(reg, cov, circles, stage, proposals=props,
-                                       options=options)
+                                       options=options, items=items, delegation=deleg)
                     lines.append(sm.summary().split(" → ")[0])
                     lines.append(f"wrote {out_dir / 'map' / 'planning'}")
         if not quiet:

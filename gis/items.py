@@ -35,7 +35,8 @@ from .region import OUTLET_KINDS, Region, RegionSettings
 
 __all__ = ["ITEM_COLUMNS", "ITEM_TABLE_COLUMNS", "ItemTable", "ItemCoverage", "load_catalogue",
            "parse_services", "read_outlet_items", "items_of_region", "item_coverage",
-           "item_coverage_of_region", "ItemPoints", "item_points", "item_tables"]
+           "item_coverage_of_region", "ItemPoints", "item_points", "item_tables",
+           "uncovered_by_set"]
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +472,16 @@ def item_coverage_of_region(region: Region, base: CoverageResult | None = None,
         return None
     return item_coverage(region.network, region.settings, region.outlets, region.demand,
                          region.areas, items, base=base)
+
+
+def uncovered_by_set(result: ItemCoverage) -> list[np.ndarray]:
+    """Per distinct outlet set, the indices (into the demand points) of the points outside it.
+
+    Compact per-point flags for a map: item ``j``'s uncovered points are
+    ``uncovered_by_set(result)[result.item_set[j]]`` (sorted ``int32`` indices).
+    """
+    cov = result.set_covered
+    return [np.flatnonzero(~cov[:, s]).astype(np.int32) for s in range(cov.shape[1])]
 
 
 def write_item_coverage(result: ItemCoverage, areas: gpd.GeoDataFrame,

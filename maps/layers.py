@@ -29,7 +29,7 @@ PROPOSAL_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population",
 #: The only properties each layer may carry (a guard against personal data slipping in).
 LAYER_FIELDS: dict[str, list[str]] = {
     "outlets": ["id", "name", "kind", "address", "phone", "hours", "services", "illustrative",
-                "circle_label", "minutes", "mode", "population"],
+                "circle_label", "minutes", "mode", "population", "new_items"],
     "circles": ["outlet_id", "kind", "minutes", "mode", "population"],
     "circles_by_kind": ["kind", "outlets", "population"],
     "network_circle": ["outlets", "population"],

@@ -36,6 +36,7 @@ from folium.template import Template
 from gis.circles import ServiceCircles
 from gis.coords import wgs84_to_gcj02
 from gis.coverage import CoverageResult
+from gis.items import ItemCoverage
 from gis.region import Region
 
 from .layers import (
@@ -51,6 +52,13 @@ from .layers import (
     to_geojson,
     transform,
     uncovered_layer,
+)
+from .planning_items import (
+    ItemLayer,
+    UnreachableLayer,
+    delegated_items,
+    item_layer_data,
+    unreachable_layer,
 )
 from .style import (
     KIND_STYLE,
@@ -306,7 +314,8 @@ def _star_svg(size: int) -> str:
 
 def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles, *,
               proposals: pd.DataFrame | None = None,
-              options: MapOptions | None = None) -> ServiceMap:
+              options: MapOptions | None = None, items: ItemCoverage | None = None,
+              delegation: pd.DataFrame | None = None) -> ServiceMap:
     """Assemble the folium map (nothing is written).
 
     Parameters
@@ -322,6 +331,12 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         rank``.
     options
         Language, tiles and drawing options.
+    items
+        Item coverage (:func:`gis.items.item_coverage_of_region`): the planner picks an item
+        and sees its uncovered population.
+    delegation
+        ``chosen.csv`` of ``bianmin delegate`` (``outlet_id, item_name, …``): the outlets that
+        get new items carry a badge "新增事项: …".
 
     Raises
     ------
@@ -341,6 +356,9 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         "areas": areas_layer(region, coverage),
         "uncovered": uncovered_layer(region, coverage, lang),
     }
+    new_items = delegated_items(delegation)
+    layers["outlets"]["new_items"] = ["；".join(new_items.get(str(o), []))
+                                      for o in layers["outlets"]["id"]]
     prop = proposals_layer(proposals)
     if prop is not None:
         layers["proposals"] = prop
@@ -389,6 +407,11 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
         add("circles_by_kind", {"style": "BM.circleStyle"}, simplify=2, interactive=False)
     add("network_circle", {"style": "BM.networkStyle"}, simplify=2, interactive=False)
     _Uncovered(transform(layers["uncovered"], gcj02=gcj), name=text("uncovered", lang)).add_to(m)
+    unreach = unreachable_layer(region, coverage, lang, gcj=gcj)
+    if unreach["lon"]:
+        UnreachableLayer(safe_json(unreach), html_text(text("unreachable_layer", lang))).add_to(m)
+    if items is not None:
+        ItemLayer(safe_json(item_layer_data(region, items, gcj=gcj))).add_to(m)
     if prop is not None:
         add("proposals", {"pointToLayer": "BM.proposalPoint", "onEachFeature": "BM.proposalEach"})
     outlets = add("outlets", {"pointToLayer": "BM.outletPoint",
@@ -412,7 +435,9 @@ def build_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
 
 def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
               out_dir: str | os.PathLike, *, proposals: pd.DataFrame | None = None,
-              options: MapOptions | None = None, folder: str = "map/planning") -> ServiceMap:
+              options: MapOptions | None = None, folder: str = "map/planning",
+              items: ItemCoverage | None = None,
+              delegation: pd.DataFrame | None = None) -> ServiceMap:
     """Write ``out_dir/<folder>/`` (the planning map): index.html, assets/ and GeoJSON layers.
 
     Atomic: the folder is built beside its destination and renamed into place.
@@ -425,7 +450,8 @@ def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
     maps.vendor.MapBuildError
         If the page would load anything from the internet other than the chosen tiles.
     """
-    sm = build_map(region, coverage, circles, proposals=proposals, options=options)
+    sm = build_map(region, coverage, circles, proposals=proposals, options=options, items=items,
+                   delegation=delegation)
     html = sm.map.get_root().render()
     check_offline(html, allowed_hosts=sm.tiles.hosts)
     final = Path(out_dir) / folder

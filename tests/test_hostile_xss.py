@@ -50,6 +50,9 @@ def demo_out(tmp_path_factory):
         # hours must parse: the payload rides in the free-text note the grammar keeps
         edit_csv(reg / f, hours=lambda i, f=f: f"Mo-Fr 09:00-17:00 ({evil(f'{f[0]}hours{i}', i)})")
     edit_area_names(reg / "areas.geojson", lambda i: evil(f"区{i}", i))
+    # the catalogue (outlet_items.csv uses ids): every item name carries a payload
+    edit_csv(reg / "items.csv", name=lambda i: evil(f"iname{i}", i),
+             category=lambda i: evil(f"icat{i}", i))
     add_day_files(reg, errands_frame(lambda field, i: evil(f"{field}{i}", i)),
                   runners_frame(RUNNER_IDS, RUNNER_NAMES))
     out = root / "out"
@@ -137,6 +140,41 @@ def test_map_search_popups_legend_and_title_stay_text(browser, demo_out):
         page.locator(".leaflet-control-layers").hover()
 
 
+def test_planning_item_select_badges_and_unreachable_stay_text(browser, demo_out):
+    """The item selector's options, the chosen item's popups, the delegation badges and the
+    unreachable popups show the payloads as text; none runs."""
+    import pandas as pd
+
+    chosen = pd.read_csv(demo_out / "delegation" / "chosen.csv", dtype=str)
+    assert len(chosen) > 0
+    with opened(browser, demo_out / "map" / "planning" / "index.html",
+                ready="window.BM_READY === true") as page:
+        options = page.eval_on_selector_all("#bm-item option", "os => os.map(o => o.text)")
+        assert any(o.startswith(evil("iname0", 0)) for o in options)
+        assert any(o.startswith(evil("iname1", 1)) for o in options)
+        assert page.eval_on_selector_all("#bm-item option", "os => os.length") > 40
+        for k in range(1, 6):  # the worst items have uncovered points: open one popup each
+            page.select_option("#bm-item", index=k)
+            page.evaluate("BM.items.layer.getLayers().slice(0, 1).forEach(l => "
+                          "{ l.openPopup(); l.closePopup(); })")
+        texts = page.evaluate("""() => {
+            const map = window[Object.keys(window).find(k => k.startsWith('map_'))];
+            const out = [];
+            map.eachLayer(l => {
+                const p = l.feature && l.feature.properties;
+                if ((p && p.new_items) || (l.options && l.options.className === 'bm-unreachable')) {
+                    l.openPopup(); out.push(l.getPopup().getElement().textContent); l.closePopup();
+                }
+            });
+            return out;
+        }""")
+        joined = "\n".join(texts)
+        for name in chosen["item_name"]:
+            assert name in joined  # the badge shows the evil item names literally
+        assert "新增事项" in joined
+        assert page.locator(".bm-delegated").count() == chosen["outlet_id"].nunique()
+
+
 def test_public_map_search_list_and_popups_stay_text(browser, demo_out):
     """The citizens' map: title, search list, item chips, popups and nav links keep the
     payloads as text; none runs."""
@@ -178,6 +216,8 @@ def test_index_page_stays_text(browser, demo_out):
     with opened(browser, demo_out / "index.html") as page:
         assert REGION_NAME in page.title()
         assert REGION_NAME in page.inner_text("h1")
+        table = page.inner_text("table.items")
+        assert evil("iname0", 0) in table and evil("iname2", 2) in table
         hrefs = page.eval_on_selector_all("a", "as => as.map(a => a.href)")
         assert len(hrefs) >= 8
     from urllib.parse import unquote, urlparse

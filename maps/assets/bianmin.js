@@ -49,14 +49,20 @@
              BM.fmt(p.population) + " " + BM.esc(t("people"))) +
       "</table>" + (services ? "<div><b>" + BM.esc(t("services")) + "</b><ul>" + services +
       "</ul></div>" : "") +
+      (p.new_items ? '<div class="bm-new-items">' + BM.esc(t("new_items")) + ": " +
+        BM.esc(p.new_items) + "</div>" : "") +
       (p.illustrative ? '<div class="bm-note">' + BM.esc(t("illustrative")) + "</div>" : "") +
       "</div>";
     return html;
   };
   BM.outletPoint = function (feature, latlng) {
     var p = feature.properties;
-    return L.marker(latlng, { icon: BM.outletIcon(p.kind), title: p.name, alt: p.name,
-                              riseOnHover: true });
+    var icon = BM.outletIcon(p.kind);
+    if (p.new_items) {  // a delegation gives this outlet new items: a badge on the marker
+      icon = L.divIcon({ className: icon.options.className + " bm-delegated", html: "",
+                         iconSize: [28, 28], iconAnchor: [14, 14], popupAnchor: [0, -14] });
+    }
+    return L.marker(latlng, { icon: icon, title: p.name, alt: p.name, riseOnHover: true });
   };
   BM.outletEach = function (feature, layer) {
     layer.bindPopup(function () { return BM.outletPopup(feature.properties); },
@@ -109,6 +115,91 @@
       g.addLayer(m);
     }
     return g;
+  };
+
+  // unreachable population (issue #12): one purple ring per point, the reason in the popup
+  BM.unreachableLayer = function (d) {
+    var g = L.featureGroup();
+    for (var i = 0; i < d.lon.length; i++) {
+      (function (i) {
+        var m = L.circleMarker(L.latLng(d.lat[i], d.lon[i]), {
+          radius: Math.min(8, 3 + Math.sqrt(d.pop[i]) / 15), color: "#54278f", weight: 1.5,
+          fillColor: "#9e9ac8", fillOpacity: 0.5, className: "bm-unreachable" });
+        m.bindPopup(function () {
+          return '<div class="bm-popup bm-unreachable-popup"><h3>' +
+            BM.esc(t("unreachable_layer")) + "</h3><table>" +
+            BM.row(t("population"), BM.fmt(d.pop[i]) + " " + BM.esc(t("people"))) +
+            BM.row(t("reason"), BM.esc(d.reason[i])) +
+            BM.row(t("detail"), BM.esc(d.detail[i])) +
+            BM.row(t("snap"), d.snap[i] === null ? "" : BM.fmt(d.snap[i])) +
+            BM.row(t("areas"), BM.esc(d.areas[d.area[i]])) + "</table></div>";
+        }, BM.popupOptions);
+        g.addLayer(m);
+      })(i);
+    }
+    return g;
+  };
+
+  // per-item coverage (issue #14.6): choose an item, see the people outside its circle.
+  // d.items (worst first), d.sets[g] = point indices uncovered for the items of outlet set g
+  BM.itemLayer = function (map, d) {
+    var layer = L.featureGroup().addTo(map);
+    var ctl = L.control({ position: "topright" });
+    var info;
+    function draw(k) {
+      layer.clearLayers();
+      info.textContent = "";
+      info.removeAttribute("data-points");
+      info.removeAttribute("data-population");
+      if (k === "" || k === null || k === undefined) { return; }
+      var it = d.items[+k], idx = d.sets[it.g], p = d.points, total = 0;
+      for (var n = 0; n < idx.length; n++) {
+        (function (i) {
+          total += p.pop[i];
+          var m = L.circleMarker(L.latLng(p.lat[i], p.lon[i]), {
+            radius: Math.min(8, 2 + Math.sqrt(p.pop[i]) / 15), color: "#7f2704", weight: 0.8,
+            fillColor: "#f16913", fillOpacity: 0.6, className: "bm-item-uncovered" });
+          m.bindPopup(function () {
+            return '<div class="bm-popup"><h3>' + BM.esc(it.n) + "</h3><table>" +
+              BM.row(t("item_uncovered"), BM.fmt(p.pop[i]) + " " + BM.esc(t("people"))) +
+              BM.row(t("areas"), BM.esc(p.areas[p.area[i]])) + "</table></div>";
+          }, BM.popupOptions);
+          layer.addLayer(m);
+        })(idx[n]);
+      }
+      info.setAttribute("data-points", String(idx.length));
+      info.setAttribute("data-population", String(total));
+      info.textContent = t("item_uncovered") + ": " + BM.fmt(total) + " " + t("people") + " (" +
+        idx.length + " " + t("points") + ") · " + it.o + " " + t("outlets_n") +
+        (it.r === null ? "" : " · " + t("rate") + " " + (100 * it.r).toFixed(1) + "%");
+    }
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create("div", "bm-items-ctl leaflet-control leaflet-bar");
+      var label = L.DomUtil.create("label", "", div);
+      label.textContent = t("item_pick");
+      var sel = L.DomUtil.create("select", "", label);
+      sel.id = "bm-item";
+      var none = document.createElement("option");
+      none.value = "";
+      none.textContent = t("item_none");
+      sel.appendChild(none);
+      d.items.forEach(function (it, k) {
+        var o = document.createElement("option");
+        o.value = String(k);
+        o.setAttribute("data-item-id", it.id);
+        o.textContent = it.n + (it.r === null ? "" : " · " + (100 * it.r).toFixed(0) + "%");
+        sel.appendChild(o);
+      });
+      info = L.DomUtil.create("div", "bm-item-info", div);
+      info.id = "bm-item-info";
+      sel.addEventListener("change", function () { draw(sel.value); });
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    BM.items = { layer: layer, draw: draw, data: d };
+    return layer;
   };
 
   BM.areaStyle = function (feature) {
