@@ -270,7 +270,8 @@ def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
                 else p.vehicle_max_tasks + 1)
     day.problem = p
     # locks: the done stops, then the now stop; the warm start adds the morning's rest
-    locks, start = [], []
+    locks: list[tuple[int, ...]] = []
+    start: list[tuple[int, ...]] = []
     home = np.full(p.n_nodes, -1, dtype=np.int64)
     for k, rid in enumerate(runner_ids):
         lock = [node_of[s] for s in done_stops[rid]]
@@ -288,8 +289,8 @@ def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
                             move_penalty=move_penalty_s, home=home)
     if sol is None:
         raise PlanCheckError(f"the re-plan found no plan within {solve_s:.0f} s")
-    for k, lock in enumerate(locks):
-        if tuple(sol.routes[k][:len(lock)]) != lock:
+    for k, held in enumerate(locks):
+        if tuple(sol.routes[k][:len(held)]) != held:
             raise PlanCheckError(f"re-plan check failed: runner {runner_ids[k]}'s done stops "
                                  "were changed")
     check = validate_solution(p, sol)
@@ -297,9 +298,9 @@ def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
         raise PlanCheckError("re-plan check failed: " + "; ".join(check.problems[:5]))
     plan = make_plan(day, sol, check, date=date, region=region or morning.get("region", ""),
                      time_limit_s=deadline.limit_s)
-    for r in plan.routes:  # the now stops are bookkeeping, not visits
-        r.stops = [s for s in r.stops if not s.errand_id.startswith(NOW_PREFIX)]
-        for j, s in enumerate(r.stops):
+    for route in plan.routes:  # the now stops are bookkeeping, not visits
+        route.stops = [s for s in route.stops if not s.errand_id.startswith(NOW_PREFIX)]
+        for j, s in enumerate(route.stops):
             s.order = j + 1
     moved = changed_runner(morning, plan)
     plan.meta = {"replan_at": hhmm, "done": sorted(e for e, s in status.items() if s == "done"),

@@ -13,8 +13,14 @@ from test_routing_helpers import synthetic_area
 from typer.testing import CliRunner
 
 from gis.errors import InputError
-from routing import demo_errands, demo_runners, errands_from_frame, haversine_matrices, plan_day
-from routing import runners_from_frame
+from routing import (
+    demo_errands,
+    demo_runners,
+    errands_from_frame,
+    haversine_matrices,
+    plan_day,
+    runners_from_frame,
+)
 from routing.io import public_plan
 from routing.region_day import plan_region_routes, region_outlets
 from routing.replan import read_status, replan_day, replan_region_routes
