@@ -40,10 +40,11 @@ from .day import PlanCheckError
 from .deadline import Deadline
 from .halls import attach_hall_intervals, hall_day_intervals, screen_errands
 from .plan import DayPlan, make_plan
+from .problem import RoutingProblem
 from .reasons import Reason
 from .solver import SolveParams, solve_from_routes
 from .tables import DAY, Errand, Runner, errands_from_frame, fmt_hhmm, read_table
-from .validate import validate_solution
+from .validate import schedule_route, validate_solution
 
 __all__ = ["STATUSES", "MOVE_PENALTY_S", "NOW_PREFIX", "read_status", "replan_day",
            "changed_runner"]
@@ -112,6 +113,25 @@ def changed_runner(before: dict, after: DayPlan) -> dict[str, tuple[str, str]]:
     b = {s["errand_id"]: r["runner_id"] for r in before["routes"] for s in r["stops"]}
     a = {s.errand_id: r.runner_id for r in after.routes for s in r.stops}
     return {e: (b[e], a[e]) for e in b.keys() & a.keys() if b[e] != a[e]}
+
+
+def _feasible_start(p: RoutingProblem, k: int, lock: list[int], rest: list[int]
+                    ) -> tuple[int, ...]:
+    """The morning's rest of a route, less the tasks that no longer fit after ``at``.
+
+    On-board deliveries (their pickup is locked) always stay; other tasks are kept in the
+    morning's order one by one while the recomputed schedule stays feasible.
+    """
+    task = p.node_task
+    locked = {int(task[x]) for x in lock}
+    keep = {int(task[x]) for x in rest if int(task[x]) in locked}
+    for t in dict.fromkeys(int(task[x]) for x in rest):
+        if t in keep:
+            continue
+        trial = [*lock, *(x for x in rest if int(task[x]) in keep | {t})]
+        if not schedule_route(p, k, tuple(trial))[3]:
+            keep.add(t)
+    return (*lock, *(x for x in rest if int(task[x]) in keep))
 
 
 def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
@@ -282,7 +302,7 @@ def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
         for x in rest:
             home[x] = k
         locks.append(tuple(lock))
-        start.append(tuple(lock + rest))
+        start.append(_feasible_start(p, k, lock, rest))
     solve_s = max(0.5, deadline.remaining() * 0.9)
     sol = solve_from_routes(p, tuple(start), locks=tuple(locks),
                             params=replace(params, time_limit_s=solve_s),
