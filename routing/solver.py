@@ -507,8 +507,8 @@ def solve_from_routes(problem: RoutingProblem, start: tuple[tuple[int, ...], ...
     params
         Search settings (``time_limit_s``, ``metaheuristic``, …).
     move_penalty
-        Cost of serving a node on another vehicle than ``home[node]`` (a per-vehicle arc
-        cost: the arc into the node pays it).
+        Cost of serving a node on another vehicle than ``home[node]`` (a soft same-vehicle
+        constraint with that vehicle's last locked node).
     home
         ``(n,)`` vehicle each node was on before, ``-1`` for none.
 
@@ -520,12 +520,13 @@ def solve_from_routes(problem: RoutingProblem, start: tuple[tuple[int, ...], ...
     m = _build(problem)
     routing, man = m.routing, m.manager
     if move_penalty and home is not None:
-        h = np.asarray(home)
-        for k in range(problem.n_vehicles):
-            c = problem.cost_matrix(problem.vehicle_mode[k]).astype(np.int64)
-            extra = np.where((h >= 0) & (h != k), int(move_penalty), 0)
-            cb = routing.RegisterTransitMatrix((c + extra[None, :]).tolist())
-            routing.SetArcCostEvaluatorOfVehicle(cb, k)
+        # a node away from its vehicle's locked stops costs the penalty (the last locked stop
+        # of a vehicle is on it for sure, so "same vehicle as it" means "on that vehicle")
+        for node, k in enumerate(np.asarray(home).tolist()):
+            if k >= 0 and locks[k]:
+                routing.AddSoftSameVehicleConstraint(
+                    [man.NodeToIndex(node), man.NodeToIndex(int(locks[k][-1]))],
+                    int(move_penalty))
     sp = _search_params(params, params.time_limit_s)
     routing.CloseModelWithParameters(sp)
     idx_locks = [[man.NodeToIndex(int(x)) for x in lock] for lock in locks]
@@ -540,7 +541,7 @@ def solve_from_routes(problem: RoutingProblem, start: tuple[tuple[int, ...], ...
         init = routing.ReadAssignmentFromRoutes(
             [[man.NodeToIndex(int(x)) for x in r] for r in routes], True)
         if init is not None:
-            sol = routing.SolveFromAssignmentWithParameters(init, sp)
+            sol = routing.SolveFromAssignmentWithParameters(init, sp) or init
             status = "replan-warm" if routes is start else "replan-locks"
             break
     else:
