@@ -26,6 +26,7 @@ or the ledger: :func:`replan_day` takes the plan's public dict plus the errand r
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -132,6 +133,37 @@ def _feasible_start(p: RoutingProblem, k: int, lock: list[int], rest: list[int]
         if not schedule_route(p, k, tuple(trial))[3]:
             keep.add(t)
     return (*lock, *(x for x in rest if int(task[x]) in keep))
+
+
+def _insert_new(p: RoutingProblem, start: list[tuple[int, ...]], locks: list[tuple[int, ...]],
+                tasks: list[int]) -> list[tuple[int, ...]]:
+    """Put the new errands into the warm start: cheapest feasible place after the locks."""
+    routes = list(start)
+    for t in tasks:
+        nodes = p.tasks[t]
+        best: tuple[int, int, tuple[int, ...]] | None = None
+        for k in p.allowed(t):
+            r, lo = routes[k], len(locks[k])
+            if not locks[k]:
+                continue
+            n_tasks = sum(1 for x in r if p.tasks[int(p.node_task[x])][0] == x)
+            if p.vehicle_max_tasks is not None and n_tasks >= int(p.vehicle_max_tasks[k]):
+                continue
+            tr = p.travel[p.vehicle_mode[k]]
+            for i in range(lo, len(r) + 1):
+                js = [i] if len(nodes) == 1 else range(i, len(r) + 1)
+                for j in js:
+                    cand = (*r[:i], nodes[0], *r[i:j],
+                            *(nodes[1:] if len(nodes) == 2 else ()), *r[j:])
+                    path = [int(p.vehicle_start[k]), *cand, int(p.vehicle_end[k])]
+                    cost = int(sum(int(tr[a, b]) for a, b in itertools.pairwise(path)))
+                    if best is not None and cost >= best[0]:
+                        continue
+                    if not schedule_route(p, k, cand)[3]:
+                        best = (cost, k, cand)
+        if best is not None:
+            routes[best[1]] = best[2]
+    return routes
 
 
 def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
@@ -303,6 +335,8 @@ def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
             home[x] = k
         locks.append(tuple(lock))
         start.append(_feasible_start(p, k, lock, rest))
+    start = _insert_new(p, start, locks, [t for t, e in enumerate(day.task_errand)
+                                          if status.get(e) == "new"])
     solve_s = max(0.5, deadline.remaining() * 0.9)
     sol = solve_from_routes(p, tuple(start), locks=tuple(locks),
                             params=replace(params, time_limit_s=solve_s),
