@@ -5,9 +5,10 @@ BIN     := $(VENV)/bin
 OUT     ?= out
 REGION  ?= data/chengdu
 # Debian packages: CJK fonts + Pango for the PDF route sheets; Chromium for the map tests;
-# poppler-utils to look at PDFs in tests; osmium-tool for the own-region walk-through.
+# poppler-utils to look at PDFs in tests; osmium-tool for the own-region walk-through;
+# postgresql: the ledger's tests start a throw-away cluster (tests/conftest.py).
 DEB_DEMO := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
-DEB_TEST := $(DEB_DEMO) chromium poppler-utils osmium-tool
+DEB_TEST := $(DEB_DEMO) chromium poppler-utils osmium-tool postgresql
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck bench sysdeps-demo sysdeps-test clean

@@ -1,4 +1,5 @@
-"""`bianmin routes`: the day's errands and runners -> one route per runner and their sheets."""
+"""`bianmin routes`: the day's errands and runners -> one route per runner and their sheets;
+`bianmin routes replan`: the same day re-planned at a time of day from what happened."""
 
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ from .common import (
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `routes` command."""
+    """Add the `routes` command group (plain `routes` plans the day, as it always did)."""
+    group = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+    app.add_typer(group, name="routes")
 
-    @app.command()
+    @group.callback()
     def routes(
+        ctx: typer.Context,
         region: Path = REGION_OPTION,
         errands: Path | None = typer.Option(None, help="Errands CSV/XLSX (default: the "
                                             "region's, else illustrative demo errands)."),
@@ -53,6 +57,8 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
     ) -> None:
         """Plan the day's runner routes; write OUT/routes/{plan.json, routes.xlsx, sheets/}."""
+        if ctx.invoked_subcommand is not None:
+            return
         with user_errors():
             check_seconds(time_limit, "--time-limit")
             day = parse_date(date)
@@ -78,3 +84,63 @@ def register(app: typer.Typer) -> None:
             target = out_dir / "routes"
             out.print(plan.summary(), highlight=False)
             out.print(f"wrote {target}/plan.json, routes.xlsx, sheets/", highlight=False)
+
+    @group.command("replan")
+    def replan(
+        plan_file: Path = typer.Option(..., "--plan", help="The morning's OUT/routes/plan.json."),
+        status: Path = typer.Option(..., "--status", help="STATUS.csv: errand_id, status "
+                                    "(done, picked_up, failed, new + the new errand's columns)."),
+        at: str = typer.Option(..., "--at", help="Re-plan time, HH:MM."),
+        region: Path = REGION_OPTION,
+        errands: Path | None = typer.Option(None, help="The day's errands CSV/XLSX (plan.json "
+                                            "holds no personal data; default as `routes`)."),
+        runners: Path | None = typer.Option(None, help="Runners CSV/XLSX (default as `routes`)."),
+        time_limit: float = typer.Option(DEFAULT_TIME_LIMIT_S, "--time-limit",
+                                         help="Seconds for the re-plan."),
+        out_dir: Path = OUT_OPTION,
+        seed: int = typer.Option(0, help="Seed of the demo errands and runners (as `routes`)."),
+        demo_errand_count: int = typer.Option(60, "--demo-errands", help="Demo errands."),
+        demo_runner_count: int = typer.Option(8, "--demo-runners", help="Demo runners."),
+        pdf: bool = typer.Option(True, help="Also write PDF sheets."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
+    ) -> None:
+        """Re-plan the rest of the day at --at; write OUT/routes/ as `routes` does."""
+        import json
+
+        from gis.errors import InputError, InputProblem
+        from routing.region_day import region_outlets
+        from routing.replan import read_status, replan_region_routes
+        from routing.tables import parse_hhmm
+
+        with user_errors():
+            check_seconds(time_limit, "--time-limit")
+            try:
+                at_s = int(parse_hhmm(at))
+            except (ValueError, TypeError):
+                raise InputError(InputProblem("--at", None, None, f"{at!r}: expected HH:MM")
+                                 ) from None
+            try:
+                morning = json.loads(plan_file.read_text(encoding="utf-8"))
+                morning["routes"], morning["date"]  # noqa: B018 - the keys a plan has
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise InputError(InputProblem(str(plan_file), None, None, "not a plan.json "
+                                              f"written by `bianmin routes`: {exc}")) from None
+            check_out(out_dir)
+            with output(out_dir, "routes") as stage:
+                with step("Loading region …", show=not quiet):
+                    reg = load_region(region)
+                outlets, _ = region_outlets(reg)
+                states, new = read_status(str(status), hall_ids=tuple(outlets["id"]))
+                with step("Re-planning …", show=not quiet):
+                    plan = replan_region_routes(
+                        reg, morning, status=states, new=new, at=at_s,
+                        errands_path=None if errands is None else str(errands),
+                        runners_path=None if runners is None else str(runners),
+                        time_limit=time_limit, seed=seed, n_errands=demo_errand_count,
+                        n_runners=demo_runner_count)
+                with step("Writing sheets …", show=not quiet):
+                    write_routes(plan, stage / "routes", pdf=pdf)
+        if not quiet:
+            out.print(plan.summary(), highlight=False)
+            out.print(f"re-planned at {at}: {len(plan.meta['moved'])} errand(s) moved to "
+                      f"another runner; wrote {out_dir / 'routes'}/plan.json", highlight=False)

@@ -53,8 +53,8 @@ def region_outlets(reg: Region) -> tuple[pd.DataFrame, pd.DataFrame]:
     return outlets, (bases if len(bases) else outlets)
 
 
-def plan_region_routes(reg: Region, *, errands: str | os.PathLike | None = None,
-                       runners: str | os.PathLike | None = None, day: dt.date | None = None,
+def plan_region_routes(reg: Region, *, errands: str | os.PathLike | pd.DataFrame | None = None,
+                       runners: str | os.PathLike | pd.DataFrame | None = None, day: dt.date | None = None,
                        time_limit: float = DEFAULT_TIME_LIMIT_S,
                        deadline: Deadline | None = None, seed: int = 0, n_errands: int = 60,
                        n_runners: int = 8) -> DayPlan:
@@ -65,7 +65,8 @@ def plan_region_routes(reg: Region, *, errands: str | os.PathLike | None = None,
     reg
         The region.
     errands, runners
-        Tables (CSV/XLSX); default the region's own, else illustrative demo ones.
+        Tables (CSV/XLSX paths, or tables already read, e.g. from the ledger); default the
+        region's own, else illustrative demo ones.
     day
         The day (default the next working day).
     time_limit
@@ -90,15 +91,21 @@ def plan_region_routes(reg: Region, *, errands: str | os.PathLike | None = None,
     outlets, bases = region_outlets(reg)
     x0, y0, x1, y1 = reg.bbox()
     bbox = (x0 - BBOX_PAD_DEG, y0 - BBOX_PAD_DEG, x1 + BBOX_PAD_DEG, y1 + BBOX_PAD_DEG)
-    e_path = errands or reg.errands_path
-    r_path = runners or reg.runners_path
+    e_frame = errands if isinstance(errands, pd.DataFrame) else None
+    r_frame = runners if isinstance(runners, pd.DataFrame) else None
+    e_path = None if e_frame is not None else errands or reg.errands_path
+    r_path = None if r_frame is not None else runners or reg.runners_path
     modes = tuple(reg.network.modes)
-    if e_path is not None:
+    if e_frame is not None:
+        e_df, e_name = e_frame, "ledger errands"
+    elif e_path is not None:
         e_df, e_name = read_table(Path(e_path)), str(e_path)
     else:
         e_df = demo_errands(outlets, reg.demand, n=n_errands, seed=seed)
         e_name = "demo errands"
-    if r_path is not None:
+    if r_frame is not None:
+        r_df, r_name = r_frame, "ledger runners"
+    elif r_path is not None:
         r_df, r_name = read_table(Path(r_path)), str(r_path)
     else:
         r_df = demo_runners(bases, n=n_runners, seed=seed, modes=modes)

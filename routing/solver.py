@@ -14,6 +14,7 @@ another process and keeps the better result.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import multiprocessing as mp
@@ -28,7 +29,8 @@ from gis.errors import BianminError
 from .halls import constrain_hall_stops
 from .problem import RoutingProblem
 
-__all__ = ["DEFAULT_TIME_LIMIT_S", "RoutingSolverError", "SolveParams", "Solution", "solve"]
+__all__ = ["DEFAULT_TIME_LIMIT_S", "RoutingSolverError", "SolveParams", "Solution", "solve",
+           "solve_from_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -514,3 +516,68 @@ def solve(problem: RoutingProblem, params: SolveParams | None = None) -> Solutio
         mine = _solve_one(problem, replace(params, workers=1))
         theirs = fut.get(timeout=params.time_limit_s * 3 + 30)
     return min((mine, theirs), key=lambda s: s.key())
+
+
+def solve_from_routes(problem: RoutingProblem, start: tuple[tuple[int, ...], ...], *,
+                      locks: tuple[tuple[int, ...], ...], params: SolveParams,
+                      move_penalty: int = 0,
+                      home: np.ndarray | None = None) -> Solution | None:
+    """Re-plan: keep each vehicle's locked prefix, warm-start from earlier routes.
+
+    Parameters
+    ----------
+    problem
+        The problem (locked nodes included, as task nodes).
+    start
+        Per vehicle, the routes to start the search from (each begins with its lock).
+    locks
+        Per vehicle, the nodes it must visit first, in this order (what is done, then where
+        the vehicle is now). Applied with ``ApplyLocksToAllVehicles`` and made hard by fixing
+        the ``NextVar`` chain, so no search move can undo them.
+    params
+        Search settings (``time_limit_s``, ``metaheuristic``, …).
+    move_penalty
+        Cost of serving a node on another vehicle than ``home[node]`` (a soft same-vehicle
+        constraint with that vehicle's last locked node).
+    home
+        ``(n,)`` vehicle each node was on before, ``-1`` for none.
+
+    Returns
+    -------
+    Solution or None
+        ``None`` when the search found no plan in time.
+    """
+    m = _build(problem)
+    routing, man = m.routing, m.manager
+    if move_penalty and home is not None:
+        # a node away from its vehicle's locked stops costs the penalty (the last locked stop
+        # of a vehicle is on it for sure, so "same vehicle as it" means "on that vehicle")
+        for node, k in enumerate(np.asarray(home).tolist()):
+            if k >= 0 and locks[k]:
+                routing.AddSoftSameVehicleConstraint(
+                    [man.NodeToIndex(node), man.NodeToIndex(int(locks[k][-1]))],
+                    int(move_penalty))
+    sp = _search_params(params, params.time_limit_s)
+    routing.CloseModelWithParameters(sp)
+    idx_locks = [[man.NodeToIndex(int(x)) for x in lock] for lock in locks]
+    for k, lock in enumerate(idx_locks):
+        chain = [routing.Start(k), *lock]
+        for a, b in itertools.pairwise(chain):
+            routing.NextVar(a).SetValue(b)
+    if not routing.ApplyLocksToAllVehicles(idx_locks, False):
+        log.info("locks not applied as a preassignment; the fixed NextVar chain still holds")
+    sol = None
+    for routes in (start, locks):
+        init = routing.ReadAssignmentFromRoutes(
+            [[man.NodeToIndex(int(x)) for x in r] for r in routes], True)
+        if init is not None:
+            sol = routing.SolveFromAssignmentWithParameters(init, sp) or init
+            status = "replan-warm" if routes is start else "replan-locks"
+            break
+    else:
+        log.info("warm start rejected by the model: searching from the locks")
+        sol = routing.SolveWithParameters(sp)
+        status = "replan"
+    if sol is None:
+        return None
+    return _extract(problem, m, sol, status)
