@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from gis.crs import simplify_lonlat
+from gis.crs import pad_bbox, simplify_lonlat
 from gis.errors import InputError, InputProblem
 from gis.network import RoadNetwork
 from gis.region import Region
@@ -32,7 +32,7 @@ from .plan import DayPlan, RunnerRoute
 from .solver import DEFAULT_TIME_LIMIT_S, SolveParams
 from .tables import errands_from_frame, read_table, runners_from_frame
 
-__all__ = ["BASE_KINDS", "BBOX_PAD_DEG", "PATH_SIMPLIFY_M", "plan_region_routes",
+__all__ = ["BASE_KINDS", "BBOX_PAD_M", "errand_bbox", "PATH_SIMPLIFY_M", "plan_region_routes",
            "region_outlets", "road_legs"]
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 #: Outlet kinds a runner may be based at (if the region has any of them).
 BASE_KINDS = ("service_hall", "community_station", "post_office")
 #: Margin around the region's extent inside which errands are accepted (degrees).
-BBOX_PAD_DEG = 0.02
+BBOX_PAD_M = 2000.0  #: metres around the region within which errands may lie
 #: Douglas–Peucker tolerance for the road paths drawn on the sheets' maps (metres).
 PATH_SIMPLIFY_M = 8.0
 
@@ -51,6 +51,11 @@ def region_outlets(reg: Region) -> tuple[pd.DataFrame, pd.DataFrame]:
     outlets["id"] = outlets["id"].astype(str)
     bases = outlets[outlets["kind"].isin(BASE_KINDS)]
     return outlets, (bases if len(bases) else outlets)
+
+
+def errand_bbox(reg: Region) -> tuple[float, float, float, float]:
+    """The lon/lat box errands must lie in: the region's, grown by :data:`BBOX_PAD_M` metres."""
+    return pad_bbox(reg.bbox(), BBOX_PAD_M)
 
 
 def plan_region_routes(reg: Region, *, errands: str | os.PathLike | pd.DataFrame | None = None,
@@ -89,8 +94,7 @@ def plan_region_routes(reg: Region, *, errands: str | os.PathLike | pd.DataFrame
     deadline = deadline or Deadline.after(time_limit)
     day = day or next_working_day(dt.date.today())
     outlets, bases = region_outlets(reg)
-    x0, y0, x1, y1 = reg.bbox()
-    bbox = (x0 - BBOX_PAD_DEG, y0 - BBOX_PAD_DEG, x1 + BBOX_PAD_DEG, y1 + BBOX_PAD_DEG)
+    bbox = errand_bbox(reg)
     e_frame = errands if isinstance(errands, pd.DataFrame) else None
     r_frame = runners if isinstance(runners, pd.DataFrame) else None
     e_path = None if e_frame is not None else errands or reg.errands_path
@@ -113,11 +117,16 @@ def plan_region_routes(reg: Region, *, errands: str | os.PathLike | pd.DataFrame
     problems: list[InputProblem] = []
     errs, runs = [], []
     try:
-        errs = errands_from_frame(e_df, file=e_name, hall_ids=outlets["id"], bbox=bbox)
+        runs = runners_from_frame(r_df, file=r_name, base_ids=outlets["id"], modes=modes)
     except InputError as exc:
         problems += exc.problems
-    try:
-        runs = runners_from_frame(r_df, file=r_name, base_ids=outlets["id"], modes=modes)
+    net = reg.network
+    try:  # errand ends beyond max_snap_m of every runner mode's road are refused, like outlets
+        errs = errands_from_frame(
+            e_df, file=e_name, hall_ids=outlets["id"], bbox=bbox,
+            road_distance=lambda lon, lat, mode: net.snap(lon, lat, mode=mode).distance_m,
+            road_modes={r.mode for r in runs} or set(modes),
+            max_snap_m=reg.settings.max_snap_m)
     except InputError as exc:
         problems += exc.problems
     if problems:

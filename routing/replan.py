@@ -382,15 +382,14 @@ def replan_region_routes(reg: object, morning: dict, *, status: dict[str, str],
 
     from .demo import demo_errands, demo_runners
     from .matrix import network_matrices
-    from .region_day import BBOX_PAD_DEG, region_outlets
+    from .region_day import errand_bbox, region_outlets
     from .tables import runners_from_frame
 
     deadline = Deadline.after(time_limit)
     outlets, bases = region_outlets(reg)  # type: ignore[arg-type]
     modes = tuple(reg.network.modes)  # type: ignore[attr-defined]
     if errands is None:
-        x0, y0, x1, y1 = reg.bbox()  # type: ignore[attr-defined]
-        bbox = (x0 - BBOX_PAD_DEG, y0 - BBOX_PAD_DEG, x1 + BBOX_PAD_DEG, y1 + BBOX_PAD_DEG)
+        bbox = errand_bbox(reg)  # type: ignore[arg-type]
         path = errands_path or reg.errands_path  # type: ignore[attr-defined]
         frame = (read_table(path) if path is not None else
                  demo_errands(outlets, reg.demand, n=n_errands, seed=seed))  # type: ignore[attr-defined]

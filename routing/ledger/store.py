@@ -66,13 +66,12 @@ class IntakeRules:
     @classmethod
     def from_region(cls, reg: object) -> IntakeRules:
         """The rules of a :class:`gis.region.Region` (as :mod:`routing.region_day` applies)."""
-        from ..region_day import BBOX_PAD_DEG, region_outlets
+        from ..region_day import errand_bbox, region_outlets
 
         outlets, _ = region_outlets(reg)  # type: ignore[arg-type]
-        x0, y0, x1, y1 = reg.bbox()  # type: ignore[attr-defined]
         ids = tuple(outlets["id"])
         return cls(ids, ids, tuple(reg.network.modes),  # type: ignore[attr-defined]
-                   (x0 - BBOX_PAD_DEG, y0 - BBOX_PAD_DEG, x1 + BBOX_PAD_DEG, y1 + BBOX_PAD_DEG))
+                   errand_bbox(reg))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
