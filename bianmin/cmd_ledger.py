@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from routing.solver import DEFAULT_TIME_LIMIT_S
+
 from .common import (
     OUT_OPTION,
     REGION_OPTION,
@@ -13,6 +15,7 @@ from .common import (
     check_seconds,
     out,
     output,
+    parse_at,
     parse_date,
     step,
     user_errors,
@@ -89,7 +92,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("plan")
     def plan(db: str = DB_OPTION, region: Path = REGION_OPTION, date: str | None = DATE_OPTION,
-             time_limit: float = typer.Option(20.0, "--time-limit", help="Seconds to plan."),
+             time_limit: float = typer.Option(DEFAULT_TIME_LIMIT_S, "--time-limit", help="Seconds to plan."),
              out_dir: Path = OUT_OPTION, pdf: bool = typer.Option(True, help="PDF sheets."),
              ) -> None:
         """Plan the day from the ledger's errands and runners; store the plan; write sheets."""
@@ -117,23 +120,17 @@ def register(app: typer.Typer) -> None:
     def replan(at: str = typer.Option(..., "--at", help="Re-plan time, HH:MM."),
                db: str = DB_OPTION, region: Path = REGION_OPTION,
                date: str | None = DATE_OPTION,
-               time_limit: float = typer.Option(20.0, "--time-limit", help="Seconds."),
+               time_limit: float = typer.Option(DEFAULT_TIME_LIMIT_S, "--time-limit", help="Seconds."),
                out_dir: Path = OUT_OPTION, pdf: bool = typer.Option(True, help="PDF sheets."),
                ) -> None:
         """Re-plan the day's latest stored plan from the ledger's statuses at --at."""
-        from gis.errors import InputError, InputProblem
         from gis.region import load_region
         from routing import write_routes
         from routing.ledger.replan import ledger_replan
-        from routing.tables import parse_hhmm
 
         with user_errors():
             check_seconds(time_limit, "--time-limit")
-            try:
-                at_s = int(parse_hhmm(at))
-            except (ValueError, TypeError):
-                raise InputError(InputProblem("--at", None, None, f"{at!r}: expected HH:MM")
-                                 ) from None
+            at_s = parse_at(at)
             day = parse_date(date)
             check_out(out_dir)
             led = _ledger(db)

@@ -21,6 +21,7 @@ from .common import (
     check_seconds,
     out,
     output,
+    parse_at,
     parse_date,
     step,
     user_errors,
@@ -110,15 +111,10 @@ def register(app: typer.Typer) -> None:
         from gis.errors import InputError, InputProblem
         from routing.region_day import region_outlets
         from routing.replan import read_status, replan_region_routes
-        from routing.tables import parse_hhmm
 
         with user_errors():
             check_seconds(time_limit, "--time-limit")
-            try:
-                at_s = int(parse_hhmm(at))
-            except (ValueError, TypeError):
-                raise InputError(InputProblem("--at", None, None, f"{at!r}: expected HH:MM")
-                                 ) from None
+            at_s = parse_at(at)
             try:
                 morning = json.loads(plan_file.read_text(encoding="utf-8"))
                 morning["routes"], morning["date"]  # noqa: B018 - the keys a plan has

@@ -126,6 +126,16 @@ def final_path(path: Path, stage: Path, out_dir: Path) -> Path:
     return out_dir / Path(path).relative_to(stage)
 
 
+def parse_at(at: str) -> int:
+    """``--at HH:MM`` as seconds after midnight (the one time-of-day rule); exit 2 otherwise."""
+    from gis.io import parse_time_of_day
+
+    try:
+        return int(parse_time_of_day(at))
+    except (ValueError, TypeError):
+        raise InputError(InputProblem("--at", None, None, f"{at!r}: expected HH:MM")) from None
+
+
 def parse_date(date: str | None) -> dt.date:
     """``--date`` as a date (default the next working day); exit 2 on anything else."""
     try:
