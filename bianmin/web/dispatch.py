@@ -33,6 +33,8 @@ __all__ = ["router"]
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/dispatch")
 UserDep = Annotated[User, Depends(require_user)]
+#: Seconds a refused or throttled login answer is held back (the lockout itself is longer).
+FAIL_SLEEP_S = 0.5
 
 
 def _client(request: Request) -> str:
@@ -55,14 +57,14 @@ async def login(request: Request, username: Annotated[str, Form()] = "",
     keys = [f"name:{username.lower()[:64]}", f"ip:{_client(request)}"]
     wait = st.throttle.delay(keys)
     if wait > 0:
-        await asyncio.sleep(min(wait, 2.0))  # each attempt costs time, and is refused
+        await asyncio.sleep(FAIL_SLEEP_S)  # each attempt costs time, and is refused
         return render(request, "login.html", {"error": translate(
             request, "slow_down", s=int(wait) + 1), "username": username}, status_code=429)
     user = await asyncio.to_thread(verify_user, st.ledger, username, password)
     if user is None:
         wait = st.throttle.failed(keys)
         if wait:
-            await asyncio.sleep(min(wait, 2.0))
+            await asyncio.sleep(FAIL_SLEEP_S)
         audit(st.ledger, username[:64] or "?", "login_failed")
         return render(request, "login.html", {"error": translate(request, "bad_login"),
                                               "username": username}, status_code=401)
