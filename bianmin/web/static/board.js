@@ -6,7 +6,7 @@
   var el = document.getElementById("map");
   if (el && window.L) {
     var map = L.map(el, {preferCanvas: true}).setView([30.65, 104.06], 12);
-    fetch(el.dataset.plan, {credentials: "same-origin"}).then(function (r) {
+    if (el.dataset.plan) fetch(el.dataset.plan, {credentials: "same-origin"}).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (plan) {
       if (!plan) return;
