@@ -24,8 +24,8 @@ from routing.tables import KINDS, parse_hhmm
 from .accounts import User, audit, verify_user
 from .app import get_region, render
 from .common import day_of, latest_folder, plan_folder_of
-from .jobs import Progress
 from .i18n import translate
+from .jobs import Progress
 from .security import check_csrf, login_session, logout_session, require_user
 
 __all__ = ["router"]
