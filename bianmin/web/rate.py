@@ -1,0 +1,5 @@
+"""Citizens' ratings under ``/rate/<token>`` (placeholder; helper webr writes them)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
