@@ -8,7 +8,8 @@ import typer
 
 from gis.io import write_csv
 from gis.partition_dask import dask_province
-from gis.partition_province import county_table
+from gis.partition_province import county_shapes, county_table
+from maps.province import write_province_map
 from gis.region import load_region
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, final_path, out, output, step, user_errors
@@ -32,7 +33,8 @@ def register(app: typer.Typer) -> None:
                                         help="Province budget of item delegations (pairs)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
     ) -> None:
-        """Coverage and item coverage county by county; writes OUT/province/counties.csv.
+        """Coverage and item coverage county by county; writes OUT/province/counties.csv and
+            OUT/province/map/index.html (counties shaded by coverage rate).
 
             With --sites/--delegations, each county's siting / delegation curve runs on its
             own piece and the province budget is split across counties exactly
@@ -47,8 +49,10 @@ def register(app: typer.Typer) -> None:
                     cov, items, plan = dask_province(reg, partition_by, sites=sites,
                                                      delegations=delegations,
                                                      scheduler=scheduler, workers=workers)
-                path = write_csv(county_table(cov, reg.areas, partition_by, items),
-                                 stage / "province" / "counties.csv")
+                table = county_table(cov, reg.areas, partition_by, items)
+                path = write_csv(table, stage / "province" / "counties.csv")
+                write_province_map(county_shapes(reg.areas, partition_by, table),
+                                   stage / "province" / "map", title=reg.name)
                 if plan is not None:
                     plan.write(stage / "province")
         if not quiet:

@@ -68,3 +68,44 @@ def test_split_equals_brute_force_over_the_curves(setup):
     for county, row in t.iterrows():  # each county names as many sites as it was given
         ids = [s for s in str(row["site_ids"]).split(";") if s and s != "nan"]
         assert len(ids) <= row["sites"] and all(s.startswith(f"K{county}-") for s in ids)
+
+
+def test_delegation_curve_equals_the_area_alone(tmp_path):
+    """Chengdu by area: an area's delegation curve on its piece equals the area run alone."""
+    from gis.items import items_of_region
+    from gis.partition_siting import county_curves
+    from gis.region import load_region
+
+    reg = load_region("data/chengdu")
+    items = items_of_region(reg)
+    plan = province_plan(reg, "id", delegations=2, items=items, workdir=tmp_path)
+    own_of = county_of_points(reg.areas, "id", reg.outlets["lon"].to_numpy(),
+                              reg.outlets["lat"].to_numpy())
+    assert plan.delegations["delegations"].sum() == 2
+    for key in ("A005", "A011"):
+        dem = reg.demand[reg.demand["area_id"] == key].reset_index(drop=True)
+        one = Region(path=reg.path, settings=reg.settings, network=reg.network,
+                     outlets=reg.outlets, demand=dem,
+                     areas=reg.areas[reg.areas["id"] == key].reset_index(drop=True), files={})
+        ref = county_curves(one, delegations=2, items=items, own=own_of == key)
+        np.testing.assert_allclose(plan.curves[key]["delegations"], ref.deleg_curve)
+        assert ref.deleg_curve[2] > ref.deleg_curve[0]  # the area does gain from delegating
+
+
+def test_coverage_cli_partitioned_equals_whole(tmp_path):
+    """`bianmin coverage --partition-by id --workers 2` on Andorra: the whole run's tables."""
+    from typer.testing import CliRunner
+
+    from bianmin.cli import app
+
+    run = CliRunner()
+    whole = run.invoke(app, ["coverage", "--region", "data/andorra", "--out",
+                             str(tmp_path / "w"), "-q"])
+    assert whole.exit_code == 0, whole.output
+    part = run.invoke(app, ["coverage", "--region", "data/andorra", "--out",
+                            str(tmp_path / "p"), "--partition-by", "id", "--workers", "2", "-q"])
+    assert part.exit_code == 0, part.output
+    for name in ("points.csv", "areas.csv"):
+        a = pd.read_csv(tmp_path / "w" / "coverage" / name)
+        b = pd.read_csv(tmp_path / "p" / "coverage" / name)
+        pd.testing.assert_frame_equal(a, b)
