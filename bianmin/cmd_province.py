@@ -9,8 +9,8 @@ import typer
 from gis.io import write_csv
 from gis.partition_dask import dask_province
 from gis.partition_province import county_shapes, county_table
-from maps.province import write_province_map
 from gis.region import load_region
+from maps.province import write_province_map
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, final_path, out, output, step, user_errors
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .coverage import CoverageResult
 from .items import ItemCoverage, ItemTable
@@ -50,11 +50,11 @@ def dask_client(scheduler: str = "local", workers: int = 2) -> Iterator:
 
 
 def dask_mapper(client: object, *, retries: int = 2
-                ) -> Callable[[Callable[[str], PieceResult], list[str]], Iterable[PieceResult]]:
+                ) -> Callable[[Callable[[str], Any], list[str]], Iterable[Any]]:
     """A mapper running each piece as one task on ``client``, yielding results as they finish."""
     from distributed import as_completed
 
-    def mapper(fn: Callable[[str], PieceResult], paths: list[str]) -> Iterator[PieceResult]:
+    def mapper(fn: Callable[[str], Any], paths: list[str]) -> Iterator[Any]:
         futures = client.map(fn, paths, pure=False, retries=retries)  # type: ignore[attr-defined]
         for fut in as_completed(futures):
             yield fut.result()
@@ -89,7 +89,8 @@ def dask_province(region: Region, by: str, *, sites: int = 0, delegations: int =
                   workdir: str | Path | None = None
                   ) -> tuple[CoverageResult, ItemCoverage | None, ProvincePlan | None]:
     """Coverage and item coverage by county, and (``sites``/``delegations``) the province
-    plan of :func:`gis.partition_siting.province_plan`, on one Dask client."""
+    plan of :func:`gis.partition_siting.province_plan`, on one Dask client.
+    """
     from .items import items_of_region
     from .partition_siting import province_plan
 
@@ -101,5 +102,5 @@ def dask_province(region: Region, by: str, *, sites: int = 0, delegations: int =
         plan = None
         if sites > 0 or delegations > 0:
             plan = province_plan(region, by, sites=sites, delegations=delegations, items=items,
-                                 mapper=mapper, workdir=workdir)  # type: ignore[arg-type]
+                                 mapper=mapper, workdir=workdir)
     return cov, itc, plan

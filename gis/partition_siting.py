@@ -34,11 +34,13 @@ from .network import RoadNetwork
 from .partition import (
     Mapper,
     _Clipper,
-    build_piece,
+    _peak_reset,
     buffer_rule,
+    build_piece,
     open_cache,
     plan_pieces,
     serial_map,
+    task_peak_mb,
     write_cache,
 )
 from .partition_province import split_budget
@@ -70,7 +72,7 @@ class ProvincePlan:
     sites_curve: pd.DataFrame | None
     delegations: pd.DataFrame | None
     delegations_curve: pd.DataFrame | None
-    curves: dict[str, dict[str, np.ndarray]]
+    curves: dict[str, dict[str, np.ndarray | None]]
 
     def write(self, folder: Path) -> list[Path]:
         """``sites.csv``, ``curve.csv``, ``delegations.csv``, ``delegation_curve.csv``."""
@@ -143,25 +145,6 @@ def county_curves(region: Region, *, sites: int = 0, delegations: int = 0,
             d_chosen.append(pd.DataFrame({"outlet_id": [ids[o] for o, _ in res.pairs],
                                           "item_id": [item_ids[j] for _, j in res.pairs]}))
     return CountyCurves(key, s_curve, s_chosen, d_curve, d_chosen)
-
-
-def _peak_reset() -> None:
-    """Reset this process's memory high-water mark (VmHWM) to its current RSS."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:  # not Linux, or not allowed
-        pass
-
-
-def task_peak_mb() -> float:
-    """This process's memory high-water mark (VmHWM) in MB, NaN where unavailable."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def run_county_file(path: str) -> CountyCurves:
@@ -267,7 +250,7 @@ def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int =
         write_cache(clip.arrays, Path(tmp) / "network")
         paths = _write_tasks(clip, parts, region, by, cands, cand_county, out_county, full, items,
                              Path(tmp) / "curves", chosen_only=False)
-        res = {r.key: r for r in mapper(task, paths)}  # type: ignore[arg-type]
+        res: dict[str, CountyCurves] = {r.key: r for r in mapper(task, paths)}
         peaks = [r.peak_mb for r in res.values()]
         log.info("county tasks' own peak memory: max %.0f MB", max(peaks, default=np.nan))
         s_tab = s_curve = d_tab = d_curve = None
@@ -283,8 +266,9 @@ def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int =
                 p2 = _write_tasks(clip, sub, region, by, cands, cand_county, out_county,
                                   {"sites": again, "delegations": {}}, None,
                                   Path(tmp) / "chosen", chosen_only=True)
-                chosen.update({r.key: r.sites_chosen for r in mapper(task, p2)})  # type: ignore[arg-type]
-            ids = [";".join(map(str, chosen[k]["site_id"])) if u > 0 else ""
+                chosen.update({r.key: r.sites_chosen for r in mapper(task, p2)})
+            ids = [";".join(map(str, chosen[k]["site_id"]))  # type: ignore[index]
+                   if u > 0 and chosen[k] is not None else ""
                    for k, u in zip(choice["county"], choice["units"], strict=True)]
             s_tab = choice.rename(columns={"units": "sites"}).assign(site_ids=ids)
             s_curve = s_curve.rename(columns={"units": "sites"})
@@ -304,4 +288,4 @@ def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int =
                                               "covered_population": "weighted_covered"})
     curves = {k: {"sites": r.sites_curve, "delegations": r.deleg_curve}
               for k, r in res.items()}
-    return ProvincePlan(s_tab, s_curve, d_tab, d_curve, curves)  # type: ignore[arg-type]
+    return ProvincePlan(s_tab, s_curve, d_tab, d_curve, curves)

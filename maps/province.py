@@ -49,7 +49,7 @@ def province_map(counties: gpd.GeoDataFrame, title: str = "province") -> folium.
     m.default_js = list(LEAFLET_JS)
     m.default_css = list(LEAFLET_CSS)
     m.fit_bounds([[float(s), float(w)], [float(n), float(e)]])
-    m.get_root().title = html.escape(title)
+    m.get_root().title = html.escape(title)  # type: ignore[attr-defined]
     fields = [c for c in g.columns if c != "geometry"]
     for rec, geom in zip(g[fields].to_dict("records"), g.geometry, strict=True):
         colour = rate_colour(float(rec.get("coverage_rate", np.nan)))
