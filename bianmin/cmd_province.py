@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 
 from gis.io import write_csv
-from gis.items import items_of_region
-from gis.partition_dask import dask_partitioned_run
-from gis.partition_province import county_table
+from gis.partition_dask import dask_province
+from gis.partition_province import county_shapes, county_table
 from gis.region import load_region
+from maps.province import write_province_map
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, final_path, out, output, step, user_errors
 
@@ -27,19 +27,33 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", min=1, help="Dask worker processes."),
         scheduler: str = typer.Option("local", "--scheduler",
                                       help="'local' or a Dask scheduler, tcp://HOST:PORT."),
+        sites: int = typer.Option(0, "--sites", min=0,
+                                  help="Province budget of new sites, split across counties."),
+        delegations: int = typer.Option(0, "--delegations", min=0,
+                                        help="Province budget of item delegations (pairs)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress."),
     ) -> None:
-        """Coverage and item coverage county by county; writes OUT/province/counties.csv."""
+        """Coverage and item coverage county by county; writes OUT/province/counties.csv and
+            OUT/province/map/index.html (counties shaded by coverage rate).
+
+            With --sites/--delegations, each county's siting / delegation curve runs on its
+            own piece and the province budget is split across counties exactly
+            (sites.csv, curve.csv, delegations.csv, delegation_curve.csv).
+            """
         with user_errors():
             check_out(out_dir)
             with output(out_dir, "province") as stage:
                 with step("Loading region …", show=not quiet):
                     reg = load_region(region)
                 with step("Computing coverage by county …", show=not quiet):
-                    cov, items = dask_partitioned_run(reg, partition_by,
-                                                      items=items_of_region(reg),
-                                                      scheduler=scheduler, workers=workers)
-                path = write_csv(county_table(cov, reg.areas, partition_by, items),
-                                 stage / "province" / "counties.csv")
+                    cov, items, plan = dask_province(reg, partition_by, sites=sites,
+                                                     delegations=delegations,
+                                                     scheduler=scheduler, workers=workers)
+                table = county_table(cov, reg.areas, partition_by, items)
+                path = write_csv(table, stage / "province" / "counties.csv")
+                write_province_map(county_shapes(reg.areas, partition_by, table),
+                                   stage / "province" / "map", title=reg.name)
+                if plan is not None:
+                    plan.write(stage / "province")
         if not quiet:
             out.print(f"wrote {final_path(path, stage, out_dir)}", highlight=False)

@@ -16,13 +16,18 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .coverage import CoverageResult
 from .items import ItemCoverage, ItemTable
 from .partition import PieceResult, partitioned_run, run_piece_file
 from .region import Region
 
-__all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage", "dask_partitioned_run"]
+if TYPE_CHECKING:
+    from .partition_siting import ProvincePlan
+
+__all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage", "dask_partitioned_run",
+           "dask_province"]
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +50,11 @@ def dask_client(scheduler: str = "local", workers: int = 2) -> Iterator:
 
 
 def dask_mapper(client: object, *, retries: int = 2
-                ) -> Callable[[Callable[[str], PieceResult], list[str]], Iterable[PieceResult]]:
+                ) -> Callable[[Callable[[str], Any], list[str]], Iterable[Any]]:
     """A mapper running each piece as one task on ``client``, yielding results as they finish."""
     from distributed import as_completed
 
-    def mapper(fn: Callable[[str], PieceResult], paths: list[str]) -> Iterator[PieceResult]:
+    def mapper(fn: Callable[[str], Any], paths: list[str]) -> Iterator[Any]:
         futures = client.map(fn, paths, pure=False, retries=retries)  # type: ignore[attr-defined]
         for fut in as_completed(futures):
             yield fut.result()
@@ -77,3 +82,25 @@ def dask_partitioned_coverage(region: Region, by: str, *, scheduler: str = "loca
     """:func:`dask_partitioned_run` without items."""
     return dask_partitioned_run(region, by, scheduler=scheduler, workers=workers, task=task,
                                 workdir=workdir)[0]
+
+
+def dask_province(region: Region, by: str, *, sites: int = 0, delegations: int = 0,
+                  scheduler: str = "local", workers: int = 2,
+                  workdir: str | Path | None = None
+                  ) -> tuple[CoverageResult, ItemCoverage | None, ProvincePlan | None]:
+    """Coverage and item coverage by county, and (``sites``/``delegations``) the province
+    plan of :func:`gis.partition_siting.province_plan`, on one Dask client.
+    """
+    from .items import items_of_region
+    from .partition_siting import province_plan
+
+    items = items_of_region(region)
+    with dask_client(scheduler, workers) as client:
+        log.info("dask: %s", client)
+        mapper = dask_mapper(client)
+        cov, itc = partitioned_run(region, by, items=items, mapper=mapper, workdir=workdir)
+        plan = None
+        if sites > 0 or delegations > 0:
+            plan = province_plan(region, by, sites=sites, delegations=delegations, items=items,
+                                 mapper=mapper, workdir=workdir)
+    return cov, itc, plan

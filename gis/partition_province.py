@@ -10,6 +10,7 @@ the MCKP of :mod:`gis.siting.delegation`.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -17,7 +18,7 @@ from .coverage import CoverageResult
 from .items import ItemCoverage
 from .siting.delegation import _mckp
 
-__all__ = ["COUNTY_COLUMNS", "county_table", "split_budget"]
+__all__ = ["COUNTY_COLUMNS", "county_shapes", "county_table", "split_budget"]
 
 #: Columns of ``OUT/province/counties.csv``.
 COUNTY_COLUMNS = ["county", "population", "covered_population", "coverage_rate",
@@ -66,3 +67,10 @@ def split_budget(curves: dict[str, np.ndarray], budget: int
                                                    zip(values, units, strict=True)]})
     curve = pd.DataFrame({"units": np.arange(int(budget) + 1), "covered_population": best + base})
     return choices, curve
+
+
+def county_shapes(areas: gpd.GeoDataFrame, by: str, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Each county's polygon (the union of its areas) with its row of ``table`` (counties.csv)."""
+    g = areas[[by, "geometry"]].assign(county=areas[by].astype(str))[["county", "geometry"]]
+    shapes = g.dissolve(by="county", as_index=False)
+    return shapes.merge(table, on="county", how="left")

@@ -17,7 +17,7 @@ import shapely
 from .network import RoadNetwork, Speeds
 from .region import Region, RegionSettings
 
-__all__ = ["grid_network", "to_networkx", "province"]
+__all__ = ["grid_network", "to_networkx", "province", "province_candidates"]
 
 
 def grid_network(n_nodes: int, *, seed: int = 0, spacing_m: float = 80.0,
@@ -161,3 +161,23 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
                              geometry=boxes, crs="EPSG:4326")
     return Region(path=Path("synthetic-province"), settings=RegionSettings(name="province"),
                   network=net, outlets=outlets, demand=demand, areas=areas, files={})
+
+
+def province_candidates(region: Region, per_county: int, *, seed: int = 0,
+                        by: str = "county") -> gpd.GeoDataFrame:
+    """``per_county`` candidate sites at random places inside each county's areas.
+
+    Columns as :func:`gis.region.load_outlets` reads them (``id, name, kind, lon, lat``);
+    ids ``K<county>-<n>``. In memory; nothing is written.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for county, g in region.areas.groupby(by, sort=True):
+        b = g.total_bounds
+        lon = b[0] + rng.random(per_county) * (b[2] - b[0])
+        lat = b[1] + rng.random(per_county) * (b[3] - b[1])
+        for n in range(per_county):
+            rows.append((f"K{county}-{n}", f"candidate {county} {n}", lon[n], lat[n]))
+    df = pd.DataFrame(rows, columns=["id", "name", "lon", "lat"])
+    return gpd.GeoDataFrame(df.assign(kind="carrier_shop"),
+                            geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")

@@ -66,3 +66,26 @@ def test_province_command_writes_counties(tmp_path):
     assert len(t) == len(reg.areas)
     assert t["population"].sum() == reg.demand["population"].sum()
     assert t["items_weighted_rate"].between(0, 1).all()
+    assert "A001" in (tmp_path / "province" / "map" / "index.html").read_text()
+
+
+def test_province_map_shades_and_escapes(tmp_path):
+    """The map: one polygon per county, coloured by rate band, popups escaped, offline."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from gis.partition_province import county_shapes
+    from maps.province import write_province_map
+
+    areas = gpd.GeoDataFrame({"id": ["a", "b", "c"], "county": ["<b>X</b>", "<b>X</b>", "Y"]},
+                             geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1),
+                                       shapely.box(0, 1, 1, 2)], crs="EPSG:4326")
+    table = pd.DataFrame({"county": ["<b>X</b>", "Y"], "population": [10.0, 4.0],
+                          "coverage_rate": [0.96, 0.25]})
+    shapes = county_shapes(areas, "county", table)
+    assert len(shapes) == 2 and shapes.set_index("county").geometry["<b>X</b>"].area == 2.0
+    page = write_province_map(shapes, tmp_path / "map").read_text()
+    assert "&lt;b&gt;X&lt;/b&gt;" in page and "<b>X</b>" not in page
+    assert "#1a9850" in page and "#d73027" in page  # ≥ 95 % green, < 50 % red
+    assert (tmp_path / "map" / "assets" / "leaflet" / "leaflet.js").exists()
