@@ -57,8 +57,8 @@ def test_migration_from_empty_database(ledger_url) -> None:
     """An empty database is migrated to the newest revision, with every table, twice safely."""
     eng = engine_for(ledger_url)
     assert current_revision(eng) is None
-    assert upgrade(ledger_url) == head_revision() == "0001"
-    assert upgrade(ledger_url) == "0001"  # idempotent
+    assert upgrade(ledger_url) == head_revision() == "0002"
+    assert upgrade(ledger_url) == "0002"  # idempotent
     tables = set(sa.inspect(eng).get_table_names())
     assert {"runners", "errands", "plans", "plan_stops", "events", "alembic_version"} <= tables
     eng.dispose()

@@ -32,7 +32,7 @@ def test_ledger_day_from_the_command_line(chengdu, tmp_path: Path) -> None:
         assert res.exit_code == 0, res.output
         return res.output
 
-    assert "revision 0001" in ok("init")
+    assert "revision 0002" in ok("init")
     assert "20 errand(s) added" in ok("import", "--errands", str(e), "--runners", str(r),
                                       "--region", REGION, "--date", DATE)
     ok("plan", "--region", REGION, "--date", DATE, "--time-limit", "6", "--out",

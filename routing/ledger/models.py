@@ -25,10 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Base", "RunnerRow", "ErrandRow", "PlanRow", "PlanStopRow", "EventRow",
-           "EVENT_KINDS", "STATUSES"]
+           "UserRow", "AuditRow", "EVENT_KINDS", "STATUSES", "ROLES"]
 
 #: What can happen to an errand (``rated``: the citizen's 好差评, 1–5 with a comment).
 EVENT_KINDS = ("created", "assigned", "picked_up", "delivered", "failed", "rated")
+#: Roles of the web workbench's accounts (``bianmin users add``).
+ROLES = ("admin", "dispatcher")
 #: An errand's status: the kind of its last event other than ``rated``.
 STATUSES = ("created", "assigned", "picked_up", "delivered", "failed")
 
@@ -152,3 +154,29 @@ class EventRow(Base):
     actor: Mapped[str | None] = mapped_column(String(64))  # who recorded it (audit)
 
     errand: Mapped[ErrandRow] = relationship(back_populates="events")
+
+
+class UserRow(Base):
+    """An account of the web workbench (a dispatcher or an admin); the password as argon2."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | dispatcher
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditRow(Base):
+    """Who changed what in the ledger through the workbench (no personal data: refs only)."""
+
+    __tablename__ = "audit"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # a user name, or ``runner:<id>``
+    action: Mapped[str] = mapped_column(String(32))  # login, intake, import, plan, event, …
+    day: Mapped[dt.date | None] = mapped_column(Date)
+    errand_ref: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(400), default="")
