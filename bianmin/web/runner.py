@@ -184,4 +184,4 @@ def runner_event(request: Request, token: str, ref: str = Form(""), kind: str = 
                       actor=f"runner:{p.runner_id}"[:64])
     except LedgerError as exc:
         return _page(request, token, p, status_code=409, message=str(exc))
-    return RedirectResponse(f"/r/{token}#s-{ref}", status_code=303)
+    return RedirectResponse(f"/r/{token}", status_code=303)

@@ -34,6 +34,8 @@ __all__ = ["RUNNER_GRACE", "RATING_VALID", "TokenRefused", "RunnerPass", "Rating
            "make_runner_token", "read_runner_token", "make_rating_token", "read_rating_token",
            "csrf_for", "check_token_csrf", "runner_link", "rating_link", "qr_svg", "app_secret"]
 
+#: The app's secret (``app.state.secret``) or any string.
+Secret = str | bytes
 #: How long after the end of its day a runner's link still opens.
 RUNNER_GRACE = dt.timedelta(hours=6)
 #: How long a citizen's rating link stays valid.
@@ -73,11 +75,11 @@ class RatingPass:
     expires: dt.datetime
 
 
-def _ser(secret: str, kind: str) -> URLSafeTimedSerializer:
+def _ser(secret: Secret, kind: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=_SALT[kind])
 
 
-def _load(secret: str, kind: str, token: str) -> tuple[Any, dt.datetime]:
+def _load(secret: Secret, kind: str, token: str) -> tuple[Any, dt.datetime]:
     try:
         payload, signed = _ser(secret, kind).loads(token, return_timestamp=True)
     except (BadSignature, ValueError, TypeError, UnicodeError) as exc:
@@ -89,12 +91,13 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return dt.datetime.now() if now is None else now
 
 
-def make_runner_token(secret: str, runner_id: str, day: dt.date) -> str:
+def make_runner_token(secret: Secret, runner_id: str, day: dt.date) -> str:
     """A runner's link token for ``day``."""
     return str(_ser(secret, "runner").dumps({"r": runner_id, "d": day.isoformat()}))
 
 
-def read_runner_token(secret: str, token: str, *, now: dt.datetime | None = None) -> RunnerPass:
+def read_runner_token(secret: Secret, token: str, *,
+                      now: dt.datetime | None = None) -> RunnerPass:
     """Verify a runner's token (local wall-clock ``now``, default the current time).
 
     Raises
@@ -113,12 +116,13 @@ def read_runner_token(secret: str, token: str, *, now: dt.datetime | None = None
     return RunnerPass(rid, day, expires)
 
 
-def make_rating_token(secret: str, day: dt.date, ref: str) -> str:
+def make_rating_token(secret: Secret, day: dt.date, ref: str) -> str:
     """A citizen's rating token for errand ``ref`` of ``day``."""
     return str(_ser(secret, "rating").dumps({"d": day.isoformat(), "e": ref}))
 
 
-def read_rating_token(secret: str, token: str, *, now: dt.datetime | None = None) -> RatingPass:
+def read_rating_token(secret: Secret, token: str, *,
+                      now: dt.datetime | None = None) -> RatingPass:
     """Verify a rating token: signed by us, for ratings, made less than :data:`RATING_VALID` ago.
 
     Raises
@@ -137,20 +141,21 @@ def read_rating_token(secret: str, token: str, *, now: dt.datetime | None = None
     return RatingPass(day, ref, expires)
 
 
-def csrf_for(secret: str, token: str) -> str:
+def csrf_for(secret: Secret, token: str) -> str:
     """The CSRF value of the forms on a token's page (an HMAC of the token)."""
-    key = hashlib.sha256((_SALT["csrf"] + secret).encode()).digest()
+    raw = secret if isinstance(secret, bytes) else secret.encode()
+    key = hashlib.sha256(_SALT["csrf"].encode() + raw).digest()
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
-def check_token_csrf(secret: str, token: str, value: str | None) -> bool:
+def check_token_csrf(secret: Secret, token: str, value: str | None) -> bool:
     """Whether a posted CSRF value belongs to ``token`` (constant-time comparison)."""
     return bool(value) and hmac.compare_digest(csrf_for(secret, token), str(value))
 
 
-def app_secret(app: Any) -> str:
-    """The app's signing secret (``app.state.secret_key``)."""
-    return str(app.state.secret_key)
+def app_secret(app: Any) -> bytes:
+    """The app's signing secret (``app.state.secret``, bytes)."""
+    return bytes(app.state.secret)
 
 
 def runner_link(app: Any, runner_id: str, day: dt.date, *, base_url: str = "") -> str:
