@@ -68,12 +68,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(app) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL."""
+    """Run ``app`` with uvicorn in a thread on a free 127.0.0.1 port; yield its base URL.
+
+    Like ``bianmin serve``: uvicorn's own access log off (it would print the runners' tokens);
+    the app logs each request itself with the tokens redacted.
+    """
     import uvicorn
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info",
-                                           access_log=True, lifespan="off"))
+                                           access_log=False, lifespan="off"))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     t0 = time.monotonic()
