@@ -24,7 +24,8 @@ app = typer.Typer(
 
 #: Command modules; each has ``register(app)``.
 COMMANDS = ("cmd_coverage", "cmd_region", "cmd_site", "cmd_map", "cmd_routes", "cmd_demo",
-            "cmd_template", "cmd_population", "cmd_delegate", "cmd_province", "cmd_ledger")
+            "cmd_template", "cmd_population", "cmd_delegate", "cmd_province", "cmd_ledger",
+            "cmd_serve")
 
 
 @app.callback()

@@ -80,7 +80,8 @@ def _optional_router(app: FastAPI, module: str) -> None:
 
 
 def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path | None = None,
-               plan_time_limit: float = 20.0, https_only: bool = False) -> FastAPI:
+               plan_time_limit: float = 20.0, https_only: bool = False,
+               pdf_sheets: bool = True) -> FastAPI:
     """The workbench on one ledger database and one region.
 
     Parameters
@@ -97,6 +98,8 @@ def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path 
         Seconds each "plan the day" / "re-plan now" may take.
     https_only
         Mark the session cookie ``Secure`` (behind TLS).
+    pdf_sheets
+        Write PDF route sheets beside the HTML ones.
     """
     if len(secret_key) < 16:
         raise ValueError("the secret key needs at least 16 bytes")
@@ -110,6 +113,7 @@ def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path 
     st.cache = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="bianmin-web-"))
     st.cache.mkdir(parents=True, exist_ok=True)
     st.plan_time_limit = plan_time_limit
+    st.pdf_sheets = pdf_sheets
     st.throttle = LoginThrottle()
     from .jobs import Jobs
 
@@ -164,9 +168,10 @@ def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path 
     def root() -> Response:
         return RedirectResponse("/dispatch/", status_code=303)
 
-    from . import api, dispatch
+    from . import api, dispatch, reports
 
     app.include_router(dispatch.router)
+    app.include_router(reports.router)
     app.include_router(api.router)
     for module in ("runner", "rate"):
         _optional_router(app, module)

@@ -9,7 +9,7 @@ from fastapi import HTTPException, Request
 
 from gis.workdays import next_working_day
 
-__all__ = ["day_of", "plan_folder", "latest_folder"]
+__all__ = ["day_of", "plan_folder", "plan_folder_of", "latest_folder"]
 
 
 def day_of(request: Request) -> dt.date:
@@ -27,9 +27,14 @@ def day_of(request: Request) -> dt.date:
     return day
 
 
+def plan_folder_of(cache: Path, day: dt.date, plan_pk: int) -> Path:
+    """Where a stored plan's sheets and workbook are written (``<cache>/plans/<day>/<pk>``)."""
+    return Path(cache) / "plans" / day.isoformat() / str(int(plan_pk))
+
+
 def plan_folder(request: Request, day: dt.date, plan_pk: int) -> Path:
-    """Where a stored plan's sheets and workbook are written (under the app's cache)."""
-    return Path(request.app.state.cache) / "plans" / day.isoformat() / str(int(plan_pk))
+    """:func:`plan_folder_of` under the app's cache."""
+    return plan_folder_of(request.app.state.cache, day, plan_pk)
 
 
 def latest_folder(request: Request, day: dt.date) -> Path | None:
