@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from routing.ledger import LedgerError
 
+from .accounts import audit
 from .runner import refused, templates
 from .tokens import RatingPass, TokenRefused, app_secret, check_token_csrf, csrf_for, \
     read_rating_token
@@ -78,4 +79,5 @@ def rate_post(request: Request, token: str, rating: str = Form(""), comment: str
         if _rated(request, p):
             return _page(request, token, p, "done", status_code=409)
         return _page(request, token, p, "early", status_code=409)
+    audit(request.app.state.ledger, "citizen", "rated", day=p.day, ref=p.ref)
     return _page(request, token, p, "thanks")

@@ -31,6 +31,7 @@ from routing.plan import mask_phone
 from routing.sheets import mask_numbers
 from routing.tables import Errand
 
+from .accounts import audit
 from .tokens import RunnerPass, TokenRefused, app_secret, check_token_csrf, csrf_for, \
     read_runner_token
 
@@ -184,4 +185,5 @@ def runner_event(request: Request, token: str, ref: str = Form(""), kind: str = 
                       actor=f"runner:{p.runner_id}"[:64])
     except LedgerError as exc:
         return _page(request, token, p, status_code=409, message=str(exc))
+    audit(ledger, f"runner:{p.runner_id}"[:64], kind, day=p.day, ref=ref)
     return RedirectResponse(f"/r/{token}", status_code=303)
