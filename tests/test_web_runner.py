@@ -8,8 +8,8 @@ The helpers here (:func:`plan_ledger_day`, :func:`serve`) are shared with
 from __future__ import annotations
 
 import contextlib
-import re
 import datetime as dt
+import re
 import socket
 import threading
 import time

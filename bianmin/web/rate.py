@@ -15,8 +15,14 @@ from routing.ledger import LedgerError
 
 from .accounts import audit
 from .runner import refused, templates
-from .tokens import RatingPass, TokenRefused, app_secret, check_token_csrf, csrf_for, \
-    read_rating_token
+from .tokens import (
+    RatingPass,
+    TokenRefused,
+    app_secret,
+    check_token_csrf,
+    csrf_for,
+    read_rating_token,
+)
 
 __all__ = ["router", "COMMENT_MAX"]
 

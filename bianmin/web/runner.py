@@ -24,16 +24,24 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 
 from routing.ledger import LedgerError
+from routing.ledger.models import ErrandRow
 from routing.navlinks import amap_url, baidu_url, tel_url
 from routing.plan import mask_phone
 from routing.sheets import mask_numbers
 from routing.tables import Errand
 
 from .accounts import audit
-from .tokens import RunnerPass, TokenRefused, app_secret, check_token_csrf, csrf_for, \
-    read_runner_token
+from .tokens import (
+    RunnerPass,
+    TokenRefused,
+    app_secret,
+    check_token_csrf,
+    csrf_for,
+    read_runner_token,
+)
 
 __all__ = ["router", "RunnerStop", "runner_stops", "FAIL_REASONS", "templates"]
 
@@ -123,6 +131,13 @@ def runner_stops(ledger: Any, runner_id: str, day: dt.date, *, call_links: bool 
     return route, out
 
 
+def _assignee(ledger: Any, day: dt.date, ref: str) -> str | None:
+    """The runner an errand is assigned to now (the newest plan's, or a re-plan's)."""
+    with ledger.session() as s:
+        return s.scalar(select(ErrandRow.runner_id).where(ErrandRow.day == day,
+                                                          ErrandRow.ref == ref))
+
+
 def _pass(request: Request, token: str) -> RunnerPass:
     clock = getattr(request.app.state, "clock", None)
     return read_runner_token(app_secret(request.app), token,
@@ -173,9 +188,7 @@ def runner_event(request: Request, token: str, ref: str = Form(""), kind: str = 
     if kind not in RUNNER_KINDS:
         return _page(request, token, p, status_code=400, message="未知操作 Unknown action")
     ledger = request.app.state.ledger
-    _, stops = runner_stops(ledger, p.runner_id, p.day)
-    mine = {s.ref for s in stops if s.status != "reassigned"}
-    if ref not in mine:
+    if _assignee(ledger, p.day, ref) != p.runner_id:  # on this runner's route, not moved since
         return _page(request, token, p, status_code=403,
                      message="不是您的任务 Not one of your errands")
     why = " ".join(x for x in (reason.strip(), reason_text.strip()) if x)[:500]
