@@ -48,19 +48,15 @@ def run_bench_quick(script: str, tmp_path: Path, *, timeout: int = 300) -> list[
 
 # ---- PostgreSQL: a throw-away cluster for the ledger's tests (and the web app's) ------------
 
-PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
-
-
 def _pg_bin() -> Path:
     """The newest installed PostgreSQL's bin folder; FAIL (never skip) when there is none."""
-    import glob
+    from pgcluster import pg_bin
 
-    found = sorted(glob.glob(PG_BIN_GLOB), key=lambda p: int(Path(p).parent.name)
-                   if Path(p).parent.name.isdigit() else 0)
-    if not found or not (Path(found[-1]) / "initdb").exists():
+    found = pg_bin()
+    if found is None:
         pytest.fail("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install "
                     "Debian's `postgresql` package (`make test` does, DEB_TEST)", pytrace=False)
-    return Path(found[-1])
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -68,49 +64,12 @@ def postgres_server():
     """A PostgreSQL cluster in a temporary folder on a unix socket, stopped at session end.
 
     Yields a function ``fresh() -> url`` that creates an empty database and returns its
-    ``postgresql+psycopg://`` URL. As root, ``initdb``/``pg_ctl`` run as ``postgres``.
+    ``postgresql+psycopg://`` URL (:func:`pgcluster.pg_cluster`).
     """
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-    import uuid
+    from pgcluster import pg_cluster
 
-    bindir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="bmpg"))  # short: unix socket paths are <= 107 bytes
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = 5432 + os.getpid() % 1000  # names the socket file only: no TCP listener
-    run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust",
-                    "-U", "postgres", "-E", "UTF8", "--no-locale"], **run)
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l",
-                    str(root / "log"), "-w", "-o",
-                    f"-p {port} -k {sock} -c listen_addresses='' -c fsync=off "
-                    "-c max_connections=60", "start"], **run)
-    admin = f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}"
-
-    def fresh() -> str:
-        from sqlalchemy import create_engine, text
-
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        eng = create_engine(admin, isolation_level="AUTOCOMMIT")
-        with eng.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-        eng.dispose()
-        return f"postgresql+psycopg://postgres@/{name}?host={sock}&port={port}"
-
-    try:
+    with pg_cluster(_pg_bin()) as fresh:
         yield fresh
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                        "-w", "stop"], check=False, capture_output=True, timeout=120)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
