@@ -72,12 +72,7 @@ def register(app: typer.Typer) -> None:
             check_count(seed, "--seed")
             day = parse_date(date)
             check_out(out_dir)
-            try:
-                options = MapOptions(tiles=tiles)
-            except InputError:
-                raise
-            except ValueError as exc:
-                raise InputError(InputProblem("--tiles", None, None, str(exc))) from None
+            options = MapOptions(tiles=tiles)  # checks itself (InputError naming the option)
             with output(out_dir, "demo") as stage, Progress(
                     SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                     TimeElapsedColumn(), console=console,

@@ -158,7 +158,8 @@ def _text(frame: pd.DataFrame, col: str, i: int) -> str:
 
 def _texts(frame: pd.DataFrame, col: str) -> list[str]:
     """A whole column as text (``""`` for blanks or a missing column): one pass, no per-cell
-    pandas indexing."""
+    pandas indexing.
+    """
     if col not in frame.columns:
         return [""] * len(frame)
     return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
@@ -174,7 +175,8 @@ def _nums(frame: pd.DataFrame, col: str) -> np.ndarray:
 
 def _windows(c: TableCheck, c0: str, c1: str) -> tuple[np.ndarray, np.ndarray]:
     """Window columns → (start, end) seconds (whole day where blank); an end before its start
-    is a problem on the end column."""
+    is a problem on the end column.
+    """
     a, b = _nums(c.frame, c0), _nums(c.frame, c1)
     for i in np.flatnonzero(b < a).tolist():  # NaN compares False: only given pairs
         c.add(i, c1, f"window ends ({fmt_hhmm(b[i])}) before it starts ({fmt_hhmm(a[i])})")
@@ -184,7 +186,8 @@ def _windows(c: TableCheck, c0: str, c1: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _points(c: TableCheck, prefix: str, need: np.ndarray) -> list[tuple[float, float] | None]:
     """The ``prefix`` end of every row; a missing end where ``need`` is a problem (unless the
-    coordinate cells already have one)."""
+    coordinate cells already have one).
+    """
     clon, clat = f"{prefix}_lon", f"{prefix}_lat"
     lon, lat = _nums(c.frame, clon), _nums(c.frame, clat)
     have = ~np.isnan(lon) & ~np.isnan(lat)
