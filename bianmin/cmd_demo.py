@@ -10,7 +10,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from gis.circles import circles_of_region
 from gis.coverage import coverage_of_region
-from gis.errors import InputError, InputProblem
 from gis.items import item_coverage_of_region
 from gis.region import load_region
 from gis.siting.delegation_plan import plan_delegation, write_delegation
