@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -371,11 +372,11 @@ def runners_from_frame(df: pd.DataFrame, *, file: str = "runners", base_ids: Ite
     return out
 
 
-def read_errands(path: str | Path, **kw) -> list[Errand]:
+def read_errands(path: str | Path, **kw: Any) -> list[Errand]:
     """Read and validate an errands CSV/XLSX (keywords as :func:`errands_from_frame`)."""
     return errands_from_frame(read_table(path), file=str(path), **kw)
 
 
-def read_runners(path: str | Path, **kw) -> list[Runner]:
+def read_runners(path: str | Path, **kw: Any) -> list[Runner]:
     """Read and validate a runners CSV/XLSX (keywords as :func:`runners_from_frame`)."""
     return runners_from_frame(read_table(path), file=str(path), **kw)
