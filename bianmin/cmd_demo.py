@@ -10,7 +10,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from gis.circles import circles_of_region
 from gis.coverage import coverage_of_region
-from gis.errors import InputError, InputProblem
 from gis.items import item_coverage_of_region
 from gis.region import load_region
 from gis.siting.delegation_plan import plan_delegation, write_delegation
@@ -72,12 +71,7 @@ def register(app: typer.Typer) -> None:
             check_count(seed, "--seed")
             day = parse_date(date)
             check_out(out_dir)
-            try:
-                options = MapOptions(tiles=tiles)
-            except InputError:
-                raise
-            except ValueError as exc:
-                raise InputError(InputProblem("--tiles", None, None, str(exc))) from None
+            options = MapOptions(tiles=tiles)  # checks itself (InputError naming the option)
             with output(out_dir, "demo") as stage, Progress(
                     SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                     TimeElapsedColumn(), console=console,

@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from gis.circles import circles_of_region
 from gis.coverage import coverage_of_region
 from gis.errors import InputError, InputProblem
-from gis.io import read_table
 from gis.itemgrid import item_grid_of_region
 from gis.items import item_coverage_of_region, items_of_region
 from gis.region import Region, load_region
+from gis.siting.maptables import read_delegation, read_proposals
 from maps import MapOptions, write_map
-from maps.layers import PROPOSAL_COLUMNS
-from maps.planning_items import DELEGATION_COLUMNS
 from maps.public import write_public_map
 
 from .common import OUT_OPTION, REGION_OPTION, check_out, out, output, step, user_errors
-
-
-def _read_proposals(path: Path) -> pd.DataFrame:
-    df = read_table(path)
-    missing = [c for c in PROPOSAL_COLUMNS if c not in df]
-    if missing:
-        raise InputError(InputProblem(str(path), None, missing[0],
-                                 f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
-    df = pd.DataFrame(df)
-    bad = []
-    for col in ("lon", "lat", "added_population", "rank"):
-        vals = pd.to_numeric(df[col], errors="coerce")
-        for i in range(len(df)):
-            if vals.iloc[i] != vals.iloc[i]:
-                bad.append(InputProblem(str(path), i + 1, col, f"expected a number, got "
-                                                         f"{df[col].iloc[i]!r}"))
-        df[col] = vals
-    if bad:
-        raise InputError(bad)
-    return df
-
-
-def _read_delegation(path: Path) -> pd.DataFrame:
-    df = pd.DataFrame(read_table(path))
-    missing = [c for c in DELEGATION_COLUMNS if c not in df]
-    if missing:
-        raise InputError(InputProblem(str(path), None, missing[0],
-                                      f"missing column(s) {missing}; expected chosen.csv of "
-                                      f"`bianmin delegate`"))
-    return df
-
 
 AUDIENCES = ("public", "planning", "both")
 
@@ -108,24 +73,13 @@ def register(app: typer.Typer) -> None:
         """
         with user_errors():
             check_out(out_dir)
-            if lang not in ("zh", "en"):
-                raise InputError(InputProblem("--lang", None, None,
-                                         f"expected zh or en, got {lang!r}"))
-            if tiles not in ("osm", "tianditu", "amap", "none"):
-                raise InputError(InputProblem("--tiles", None, None,
-                                         f"expected osm, tianditu, amap or none, got {tiles!r}"))
-            key = tianditu_key or os.environ.get("TIANDITU_KEY")
-            if tiles == "tianditu" and not key:
-                raise InputError(InputProblem("--tianditu-key", None, None,
-                                         "Tianditu tiles need a key: pass --tianditu-key or set "
-                                         "TIANDITU_KEY, or choose --tiles osm|amap|none"))
             if audience not in AUDIENCES:
                 raise InputError(InputProblem("--audience", None, None,
                                               f"expected public, planning or both, got "
                                               f"{audience!r}"))
-            props = _read_proposals(proposals) if proposals is not None else None
-            deleg = _read_delegation(delegation) if delegation is not None else None
-            options = MapOptions(lang=lang, tiles=tiles, tianditu_key=key)
+            options = MapOptions(lang=lang, tiles=tiles, tianditu_key=tianditu_key)
+            props = read_proposals(proposals) if proposals is not None else None
+            deleg = read_delegation(delegation) if delegation is not None else None
             with output(out_dir, "map") as stage:
                 keep_other_audience(out_dir, stage, audience)
                 with step("Loading region …", show=not quiet):

@@ -78,9 +78,9 @@ def load_catalogue(path: str | os.PathLike, *,
     out, problems = validate_table(df, file, ITEM_COLUMNS, id_column="id")
     if "name" in out:
         names = out["name"].astype(str)
-        for i in np.flatnonzero(names.duplicated(keep="first").to_numpy()):
+        for i in np.flatnonzero(names.duplicated(keep="first").to_numpy()).tolist():
             first = int(np.flatnonzero((names == names.iloc[i]).to_numpy())[0]) + 1
-            problems.append(InputProblem(file, int(i) + 1, "name",
+            problems.append(InputProblem(file, i + 1, "name",
                                          f"duplicate name {names.iloc[i]!r} (first seen in row "
                                          f"{first})"))
     deleg: list[tuple[str, ...]] = []
@@ -100,8 +100,8 @@ def load_catalogue(path: str | os.PathLike, *,
     for col, default in (("name_en", ""), ("category", "")):
         out[col] = out[col].fillna(default).astype(str) if col in out else default
     out["weight"] = out["weight"].fillna(1.0).astype(float) if "weight" in out else 1.0
-    for col, default in (("in_person", True), ("runner_can_carry", False)):
-        out[col] = out[col].fillna(default).astype(bool) if col in out else default
+    for col, flag in (("in_person", True), ("runner_can_carry", False)):
+        out[col] = out[col].fillna(flag).astype(bool) if col in out else flag
     out["name"] = out["name"].astype(str)
     cols = ["id", "name", "name_en", "category", "delegable_to", "weight", "in_person",
             "runner_can_carry"]
@@ -111,7 +111,7 @@ def load_catalogue(path: str | os.PathLike, *,
 class _Lookup:
     """Item id or name → column index, with the closest names for a message."""
 
-    def __init__(self, catalogue: pd.DataFrame):
+    def __init__(self, catalogue: pd.DataFrame) -> None:
         self.index = {str(v): j for j, v in enumerate(catalogue["id"])}
         self.index.update({str(v): j for j, v in enumerate(catalogue["name"])})
         self.names = [str(v) for v in catalogue["name"]] + [str(v) for v in catalogue["id"]]
@@ -312,13 +312,13 @@ def item_points(network: RoadNetwork, settings: RegionSettings, outlets: gpd.Geo
     (the all-outlet coverage of the same points) is reused for a set every outlet handles.
     """
     n_sets = masks.shape[1]
-    live = masks.any(axis=0) if live is None else np.asarray(live, dtype=bool)
+    alive = np.asarray(masks.any(axis=0) if live is None else live, dtype=bool)
     set_cov = np.zeros((len(demand), n_sets), dtype=bool)
     set_min = np.full((len(demand), n_sets), np.nan)
     todo = []
     for s in range(n_sets):
         m = masks[:, s]
-        if not live[s]:  # an item nobody handles: nobody is covered, no time
+        if not alive[s]:  # an item nobody handles: nobody is covered, no time
             continue
         if base is not None and m.all():
             set_cov[:, s] = base.points["covered"].to_numpy(dtype=bool)

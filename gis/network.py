@@ -10,8 +10,6 @@ run skips the OSM parse (loading a saved CSR takes milliseconds; GraphML takes m
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
@@ -31,6 +29,7 @@ from ._zorder import zorder_argsort
 from .crs import _to_metric, local_metric_crs, utm_crs
 from .defaults import DRIVE_FACTOR, DRIVE_KMH, DRIVE_KMH_OTHER, EBIKE_KMH, MODES, WALK_KMH
 from .errors import InputError, InputProblem, NetworkError
+from .netcache import cache_file, load_network_parts, save_network
 
 if TYPE_CHECKING:
     from ._sssp import Adjacency
@@ -39,7 +38,6 @@ __all__ = ["Speeds", "Snap", "RoadNetwork", "MODES", "utm_crs", "DRIVE_KMH"]
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 4
 
 #: An edge list: ``(u, v, seconds, length_m)`` arrays.
 Edges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -306,25 +304,14 @@ class RoadNetwork:
         speeds = speeds or Speeds()
         if not path.exists():
             raise InputError(InputProblem(str(path), None, None, "road file not found"))
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
         extra = None
         if extra_roads is not None:
             from .extra_roads import read_extra_roads
 
             extra = read_extra_roads(extra_roads)  # checked before any cache is trusted
-            digest.update(b"extra_roads")
-            digest.update(Path(extra_roads).read_bytes())
-        digest.update(json.dumps([CACHE_VERSION, speeds.walk_kmh, speeds.ebike_kmh,
-                                  speeds.drive_factor]).encode())
-        for src in (Path(__file__), Path(__file__).with_name("osmread.py"),
-                    Path(__file__).with_name("extra_roads.py")):
-            digest.update(src.read_bytes())  # a change in how networks are built voids the cache
-        cache = Path(cache_dir or os.environ.get("BIANMIN_CACHE")
-                     or Path.home() / ".cache" / "bianmin")
-        cfile = cache / f"network-{digest.hexdigest()[:24]}.npz"
+        cfile = cache_file(path, (speeds.walk_kmh, speeds.ebike_kmh, speeds.drive_factor),
+                           extra_roads=None if extra_roads is None else Path(extra_roads),
+                           cache_dir=cache_dir)
         if cfile.exists():
             try:
                 net = cls.load(cfile)
@@ -373,36 +360,14 @@ class RoadNetwork:
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> None:
         """Save the arrays as one ``.npz`` (written to a temp file, then renamed)."""
-        from .io import atomic_path
-
-        arrays: dict[str, np.ndarray] = {
-            "node_osmid": self.node_osmid, "x": self.x, "y": self.y, "lon": self.lon,
-            "lat": self.lat, "crs": np.array(self.crs),
-            "speeds": np.array([self.speeds.walk_kmh, self.speeds.ebike_kmh,
-                                self.speeds.drive_factor]),
-            "modes": np.array(list(self._edges)),
-        }
-        for mode, (u, v, sec, length) in self._edges.items():
-            arrays[f"{mode}_u"] = u.astype(np.int32 if len(self.x) < 2**31 else np.int64)
-            arrays[f"{mode}_v"] = v.astype(arrays[f"{mode}_u"].dtype)
-            arrays[f"{mode}_s"] = sec.astype(np.float64)
-            arrays[f"{mode}_m"] = length.astype(np.float32)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                # numpy's stub fears **arrays could hold ``allow_pickle``; it holds arrays only
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
+        save_network(self, self._edges, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RoadNetwork:
         """Load a network saved by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            w, e, f = (float(a) for a in z["speeds"])
-            edges = {str(m): (z[f"{m}_u"].astype(np.int64), z[f"{m}_v"].astype(np.int64),
-                              z[f"{m}_s"].astype(float), z[f"{m}_m"].astype(float))
-                     for m in z["modes"]}
-            return cls._assemble(crs=str(z["crs"]), node_osmid=z["node_osmid"], x=z["x"],
-                                 y=z["y"], lon=z["lon"], lat=z["lat"], speeds=Speeds(w, e, f),
-                                 edges=edges)
+        parts = load_network_parts(path)
+        parts["speeds"] = Speeds(*parts["speeds"])
+        return cls._assemble(**parts)
 
     # ---------------------------------------------------------------- queries
     @property

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -131,16 +132,16 @@ def join_census(census: pd.DataFrame, areas: gpd.GeoDataFrame, *, by: str = "are
             else pd.Series([""] * len(census)))
     point_rows = has_xy & ((keys == "").to_numpy() | (key_col not in census))
     if by == "area":
-        index = {str(a): i for i, a in enumerate(areas["id"])}
-        lookup = [index.get(k, -1) for k in keys]
+        by_id = {str(a): i for i, a in enumerate(areas["id"])}
+        lookup = [by_id.get(k, -1) for k in keys]
     else:
         norm = [normalise_name(n) for n in areas["name"]]
-        index = {}
+        by_name: dict[str, list[int]] = {}
         for i, n in enumerate(norm):
-            index.setdefault(n, []).append(i)
+            by_name.setdefault(n, []).append(i)
         lookup = []
         for r, k in enumerate(keys):
-            hits = index.get(normalise_name(k), []) if k else []
+            hits = by_name.get(normalise_name(k), []) if k else []
             if len(hits) > 1 and not point_rows[r]:
                 problems.append(InputProblem(file, r + 1, "name", f"{k!r} matches several "
                                              f"areas ({[areas['id'].iloc[h] for h in hits]}); "
@@ -153,9 +154,9 @@ def join_census(census: pd.DataFrame, areas: gpd.GeoDataFrame, *, by: str = "are
         sel = np.flatnonzero(point_rows)
         where = _assign_points(census["lon"].to_numpy(float)[sel],
                                census["lat"].to_numpy(float)[sel], areas)
-        for r, a in zip(sel, where, strict=True):
+        for r, a in zip(sel.tolist(), where.tolist(), strict=True):
             if a < 0:
-                problems.append(InputProblem(file, int(r) + 1, "lon/lat",
+                problems.append(InputProblem(file, r + 1, "lon/lat",
                                              "the point lies in none of the areas"))
             else:
                 pts.append((int(r), int(a)))
@@ -176,14 +177,14 @@ def join_census(census: pd.DataFrame, areas: gpd.GeoDataFrame, *, by: str = "are
     return counts, points, excel_rows(problems, file)
 
 
-def _spread_one(poly, total: int, bx: np.ndarray, by_: np.ndarray, bw: np.ndarray,
-                res_poly, road_tree: cKDTree | None, cell_m: float,
+def _spread_one(poly: shapely.Geometry, total: int, bx: np.ndarray, by_: np.ndarray,
+                bw: np.ndarray, res_poly: shapely.Geometry | None, road_tree: cKDTree | None, cell_m: float,
                 road_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """One area's people → (x, y, integer counts, method) in the metric CRS."""
     x0, y0, x1, y1 = poly.bounds
-    gx, gy = np.meshgrid(np.arange(x0 + cell_m / 2, x1, cell_m),
+    mx, my = np.meshgrid(np.arange(x0 + cell_m / 2, x1, cell_m),
                          np.arange(y0 + cell_m / 2, y1, cell_m))
-    gx, gy = gx.ravel(), gy.ravel()
+    gx, gy = mx.ravel(), my.ravel()
     if len(bw):  # buildings: footprint area, merged per cell at the weighted centre
         method = "buildings"
         x, y, w = bx, by_, bw
@@ -310,7 +311,7 @@ def _result(frame: pd.DataFrame, areas: gpd.GeoDataFrame, target: np.ndarray,
     return PopulationResult(demand=demand, areas=table, source=source, problems=problems)
 
 
-def _aggregated(src, factor: int):
+def _aggregated(src: Any, factor: int) -> tuple[Any, Any, np.ndarray]:
     """The raster summed over ``factor`` × ``factor`` blocks, as an in-memory dataset."""
     from rasterio import Affine
     from rasterio.io import MemoryFile
@@ -429,6 +430,7 @@ def population_of_region(region: str | os.PathLike, *, census: str | os.PathLike
     reg = load_region(region)
     if raster is not None:
         return raster_demand(raster, reg.areas, aggregate=aggregate)
+    assert census is not None  # exactly one of the two, checked above
     table = read_census(census)
     roads = reg.files["roads"]
     buildings = residential = None

@@ -18,6 +18,7 @@ from gis.coverage import CoverageResult
 from gis.crs import simplify_lonlat
 from gis.errors import InputError, InputProblem
 from gis.region import Region
+from gis.siting.maptables import PROPOSAL_COLUMNS, check_proposals
 
 from .style import TEXT, mode_label, rate_colour
 
@@ -25,7 +26,6 @@ __all__ = ["PROPOSAL_COLUMNS", "LAYER_FIELDS", "text", "circle_label", "outlets_
            "areas_layer", "uncovered_layer", "proposals_layer", "roads_layer", "chain_segments",
            "encode_polylines", "transform", "to_geojson"]
 
-PROPOSAL_COLUMNS = ["site_id", "name", "kind", "lon", "lat", "added_population", "rank"]
 #: The only properties each layer may carry (a guard against personal data slipping in).
 LAYER_FIELDS: dict[str, list[str]] = {
     "outlets": ["id", "name", "kind", "address", "phone", "hours", "services", "illustrative",
@@ -110,13 +110,10 @@ def uncovered_layer(region: Region, coverage: CoverageResult,
 
 
 def proposals_layer(proposals: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
+    """Proposed sites as points (checked by :func:`gis.siting.maptables.check_proposals`)."""
     if proposals is None or len(proposals) == 0:
         return None
-    missing = [c for c in PROPOSAL_COLUMNS if c not in proposals]
-    if missing:
-        raise InputError(InputProblem("proposals", None, missing[0],
-                                 f"missing column(s) {missing}; expected {PROPOSAL_COLUMNS}"))
-    p = pd.DataFrame(proposals)
+    p = check_proposals(proposals)
     return gpd.GeoDataFrame({
         "site_id": p["site_id"].astype(str).to_numpy(), "name": p["name"].astype(str).to_numpy(),
         "kind": p["kind"].astype(str).to_numpy(),

@@ -18,17 +18,15 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from gis.coverage import CoverageResult
-from gis.errors import InputError, InputProblem
 from gis.items import ItemCoverage, uncovered_by_set
 from gis.region import Region
+from gis.siting.maptables import DELEGATION_COLUMNS, check_delegation
 
 from .layers import transform
 
 __all__ = ["DELEGATION_COLUMNS", "ItemLayer", "UnreachableLayer", "delegated_items",
            "item_layer_data", "unreachable_layer"]
 
-#: Columns of ``chosen.csv`` the map needs (``gis.siting.delegation_plan.CHOSEN_COLUMNS``).
-DELEGATION_COLUMNS = ["outlet_id", "item_name"]
 
 #: Reason code → (中文, English) label shown in the unreachable popup.
 REASONS = {
@@ -96,12 +94,7 @@ def delegated_items(chosen: pd.DataFrame | None) -> dict[str, list[str]]:
     """Outlet id → names of the items a delegation gives it, in the delegation's rank order."""
     if chosen is None or len(chosen) == 0:
         return {}
-    missing = [c for c in DELEGATION_COLUMNS if c not in chosen]
-    if missing:
-        raise InputError(InputProblem("delegation", None, missing[0],
-                                      f"missing column(s) {missing}; expected chosen.csv from "
-                                      f"`bianmin delegate` ({', '.join(DELEGATION_COLUMNS)} …)"))
-    df = pd.DataFrame(chosen)
+    df = check_delegation(chosen)
     if "rank" in df:
         df = df.sort_values("rank", kind="stable")
     out: dict[str, list[str]] = {}

@@ -36,6 +36,7 @@ from folium.template import Template
 from gis.circles import ServiceCircles
 from gis.coords import wgs84_to_gcj02
 from gis.coverage import CoverageResult
+from gis.errors import InputError, InputProblem
 from gis.items import ItemCoverage
 from gis.region import Region
 
@@ -68,7 +69,7 @@ from .style import (
     icon_svg,
     kind_label,
 )
-from .tiles import TileChoice, tile_choice
+from .tiles import OPTIONS, TileChoice, tile_choice
 from .vendor import LEAFLET_CSS, LEAFLET_JS, check_offline, copy_assets, localise
 
 __all__ = ["MapOptions", "ServiceMap", "build_map", "write_map", "PROPOSAL_COLUMNS"]
@@ -101,14 +102,23 @@ class MapOptions:
     simplify_m: float = 12.0
 
     def __post_init__(self) -> None:
+        """The one check of the map options (the CLI and the web ask it, nothing else does)."""
+        problems = []
         if self.lang not in ("zh", "en"):
-            raise ValueError(f"Expected lang 'zh' or 'en', got {self.lang!r}.")
-        if self.tiles not in ("osm", "tianditu", "amap", "none"):
-            raise ValueError(f"Expected tiles osm, tianditu, amap or none, got {self.tiles!r}.")
+            problems.append(InputProblem(OPTIONS, None, "lang",
+                                         f"expected zh or en, got {self.lang!r}"))
+        try:  # the tile sets and the Tianditu key rule live in maps.tiles
+            tile_choice(self.tiles, key=self.tianditu_key)
+        except InputError as exc:
+            problems.extend(exc.problems)
         if self.max_outlet_circles < 0:
-            raise ValueError("Expected max_outlet_circles >= 0.")
+            problems.append(InputProblem(OPTIONS, None, "max_outlet_circles",
+                                         f"expected >= 0, got {self.max_outlet_circles}"))
         if not 0 <= self.simplify_m <= 500:
-            raise ValueError(f"Expected simplify_m in [0, 500], got {self.simplify_m}.")
+            problems.append(InputProblem(OPTIONS, None, "simplify_m",
+                                         f"expected [0, 500] metres, got {self.simplify_m}"))
+        if problems:
+            raise InputError(problems)
 
 
 @dataclass

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from gis.errors import InputError, InputProblem
 
-__all__ = ["TileLayerSpec", "TileChoice", "tile_choice", "OSM_ATTRIBUTION"]
+__all__ = ["TileLayerSpec", "TileChoice", "tile_choice", "OSM_ATTRIBUTION", "OPTIONS"]
+
+#: What problems with the map options name as their "file".
+OPTIONS = "map options"
 
 OSM_ATTRIBUTION = ('© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
                    "contributors")
@@ -56,10 +59,11 @@ def tile_choice(name: str, *, lang: str = "zh", key: str | None = None) -> TileC
     if name == "tianditu":
         key = key or os.environ.get("TIANDITU_KEY")
         if not key:
-            raise InputError(InputProblem("--tianditu-key", None, None,
-                                     "Tianditu tiles need a key: pass --tianditu-key or set "
-                                     "TIANDITU_KEY (free from https://console.tianditu.gov.cn), "
-                                     "or choose --tiles osm|amap|none"))
+            raise InputError(InputProblem(OPTIONS, None, "tianditu_key",
+                                          "Tianditu tiles need a key: give the tianditu-key "
+                                          "option or set TIANDITU_KEY (free from "
+                                          "https://console.tianditu.gov.cn), or choose tiles "
+                                          "osm, amap or none"))
         attr = '© <a href="https://www.tianditu.gov.cn">天地图 Tianditu</a>'
         label = "cva" if zh else "eva"  # Chinese or English place-name labels
 
@@ -84,5 +88,5 @@ def tile_choice(name: str, *, lang: str = "zh", key: str | None = None) -> TileC
             hosts=("is.autonavi.com",), gcj02=True, data_attribution=OSM_ATTRIBUTION)
     if name == "none":
         return TileChoice(layers=(), hosts=(), gcj02=False, data_attribution=OSM_ATTRIBUTION)
-    raise InputError(InputProblem("--tiles", None, None,
-                             f"unknown tiles {name!r}: expected osm, tianditu, amap or none"))
+    raise InputError(InputProblem(OPTIONS, None, "tiles",
+                                  f"unknown tiles {name!r}: expected osm, tianditu, amap or none"))

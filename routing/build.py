@@ -19,6 +19,7 @@ import pandas as pd
 from gis.errors import InputError, InputProblem
 
 from .problem import Break, RoutingProblem, to_int_matrix
+from .reasons import Reason
 from .tables import Errand, Runner
 
 __all__ = ["DayProblem", "Stop", "build_day_problem", "PRIORITY_PENALTY_S", "matrix_bytes",
@@ -94,7 +95,7 @@ class DayProblem:
     errands: list[Errand]
     runners: list[Runner]
     task_errand: list[str]
-    pre_dropped: dict[str, str] = field(default_factory=dict)
+    pre_dropped: dict[str, str | Reason] = field(default_factory=dict)  # a code, or a Reason
     outlet_names: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -18,6 +18,7 @@ import datetime as dt
 import itertools
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -28,6 +29,9 @@ from gis.workdays import MainlandCalendar
 from .problem import RoutingProblem
 from .reasons import Reason, hall_closed_reason, missing_skill_reason
 from .tables import Errand, fmt_hhmm
+
+if TYPE_CHECKING:  # routing.build is above this module (it is handed a DayProblem, not imports it)
+    from .build import DayProblem
 
 __all__ = ["hall_day_intervals", "hall_roles", "hall_start_intervals", "screen_errands",
            "attach_hall_intervals", "constrain_hall_stops"]
@@ -150,9 +154,9 @@ def screen_errands(errands: list[Errand], hall_open: dict[str, Intervals | None]
     return kept, dropped
 
 
-def attach_hall_intervals(day, hall_open: dict[str, Intervals | None], *,
+def attach_hall_intervals(day: DayProblem, hall_open: dict[str, Intervals | None], *,
                           closed: dict[str, Reason] | None = None,
-                          errands: list[Errand] | None = None):
+                          errands: list[Errand] | None = None) -> DayProblem:
     """Set ``node_open`` on a :class:`routing.build.DayProblem`'s problem for its hall stops.
 
     Errands must have passed :func:`screen_errands` (every hall stop has a start left). The
@@ -165,17 +169,17 @@ def attach_hall_intervals(day, hall_open: dict[str, Intervals | None], *,
                           isinstance(v, str) else v for k, v in day.pre_dropped.items()},
                        **(closed or {})}
     p: RoutingProblem = day.problem
-    errands = {e.id: e for e in day.errands}
+    by_id = {e.id: e for e in day.errands}
     node_open: dict[int, Intervals] = {}
     for st in day.stops:
-        e = errands.get(st.errand_id)
+        e = by_id.get(st.errand_id)
         if e is None or st.role not in hall_roles(e):
             continue
         ivs = hall_open.get(e.hall_id)
         if ivs is None:
             continue
-        starts = hall_start_intervals(ivs, tuple(int(x) for x in p.windows[st.node]),
-                                      int(p.service[st.node]))
+        w0, w1 = p.windows[st.node]
+        starts = hall_start_intervals(ivs, (int(w0), int(w1)), int(p.service[st.node]))
         if not starts:  # pragma: no cover - screen_errands leaves these out
             raise ValueError(f"errand {e.id}: hall stop with no opening left; screen it first")
         node_open[st.node] = starts
@@ -187,7 +191,7 @@ def attach_hall_intervals(day, hall_open: dict[str, Intervals | None], *,
     return day
 
 
-def constrain_hall_stops(p: RoutingProblem, manager, tdim) -> None:
+def constrain_hall_stops(p: RoutingProblem, manager: Any, tdim: Any) -> None:
     """Restrict the time cumul of each hall stop to its service-start intervals.
 
     The cumul's range becomes the span of the intervals (inside the window already set), and

@@ -41,12 +41,18 @@ every gap), so explaining a thousand errands left out takes well under a second.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .problem import UNREACHABLE, RoutingProblem
+
+if TYPE_CHECKING:  # the day and the solution are handed in; these modules import this one
+    from .build import DayProblem
+    from .solver import Solution
+    from .tables import Errand
 
 __all__ = ["drop_reasons", "explain_dropped", "Reason", "hall_closed_reason", "OUTSIDE_SHIFT",
            "UNREACHABLE_REASON", "NOT_ENOUGH_TIME", "BOOKED", "AT_MOST", "TIME_LIMIT", "CAUSES",
@@ -106,7 +112,7 @@ def _alone_all(p: RoutingProblem, nodes: tuple[int, ...], *, ignore_hours: bool 
     b_dur = np.array([0 if b is None else b.duration for b in brks], dtype=np.int64)
     opens = {} if ignore_hours else (p.node_open or {})
     ok_any = np.zeros(v, dtype=bool)
-    first = None
+    first: np.ndarray | None = None
     for gap in range(len(nodes) + 1):  # a zero break in any gap is the walk without one
         t = lo_k.copy()
         hall = np.zeros(v, dtype=bool)
@@ -140,6 +146,7 @@ def _alone_all(p: RoutingProblem, nodes: tuple[int, ...], *, ignore_hours: bool 
         ok_any |= clean
         if first is None:
             first = np.select([hall, late, shift_end], [_HALL, _LATE, _SHIFT_END], _OK)
+    assert first is not None  # the gap loop runs at least once
     status = np.where(ok_any, _OK, first)
     status = np.where(load, _LOAD, status)
     status = np.where(no_path, _NO_PATH, status)
@@ -182,7 +189,7 @@ def drop_reasons(p: RoutingProblem, dropped: list[int] | tuple[int, ...],
     return {t: _basis(p, t, _alone_all(p, tuple(p.tasks[t])), counts) for t in dropped}
 
 
-def _counts(p: RoutingProblem, routes) -> list[int]:
+def _counts(p: RoutingProblem, routes: Sequence[Sequence[int]]) -> list[int]:
     """Tasks per route (a pair counts once)."""
     first = {nodes[0] for nodes in p.tasks}
     return [sum(1 for x in r if x in first) for r in routes]
@@ -223,7 +230,7 @@ def _hm(s: int) -> str:
     return f"{int(s) // 3600:02d}:{(int(s) % 3600) // 60:02d}"
 
 
-def _span(w: tuple[int, int]) -> str:
+def _span(w: Sequence[int]) -> str:
     return f"{_hm(w[0])}–{_hm(w[1])}"
 
 
@@ -237,11 +244,12 @@ def hall_closed_reason(hall: str, *, day: dt.date | None, all_day: bool,
         return Reason("hall_closed", f"办事大厅「{hall}」{d_zh}全天不开放",
                       f"hall closed: {hall} is closed all day{d_en}", "hall closed")
     opens = "、".join(_span(h) for h in hours)
+    win = "" if window is None else _span(window)
     return Reason("hall_closed",
-                  f"办事大厅「{hall}」在时间窗 {_span(window)} 内不开放（开放 {opens}，"
+                  f"办事大厅「{hall}」在时间窗 {win} 内不开放（开放 {opens}，"
                   f"办理需 {service // 60} 分钟）",
                   f"hall closed in the window: {hall} is not open for {service // 60} min within "
-                  f"{_span(window)} (open {', '.join(_span(h) for h in hours)})", "hall closed")
+                  f"{win} (open {', '.join(_span(h) for h in hours)})", "hall closed")
 
 
 def missing_skill_reason(skill: str) -> Reason:
@@ -278,7 +286,11 @@ def _full(runner: str, count: int, most: int | None) -> tuple[str, str]:
     return (f"{runner} 当天已排满", f"{runner} is fully booked (no room left in its day)")
 
 
-def _explain_task(day, t: int, counts: list[int], e, ids: list[str],
+def _has_room(count: int, most: int | None) -> bool:
+    return most is None or count < most
+
+
+def _explain_task(day: DayProblem, t: int, counts: list[int], e: Errand, ids: list[str],
                   most: list[int | None]) -> Reason:
     p: RoutingProblem = day.problem
     nodes = tuple(p.tasks[t])
@@ -287,7 +299,7 @@ def _explain_task(day, t: int, counts: list[int], e, ids: list[str],
     st = {k: _STATUS[int(c)] for k, c in enumerate(codes)}
     basis = _basis(p, t, codes, counts)
     others_ok = [k for k in range(p.n_vehicles) if k not in allowed and st[k] == "ok"
-                 and (most[k] is None or counts[k] < most[k])]
+                 and _has_room(counts[k], most[k])]
     if e.skill and others_ok:
         holders = sorted(allowed)
         parts = [_full(ids[k], counts[k], most[k]) if st[k] == "ok" else
@@ -306,7 +318,7 @@ def _explain_task(day, t: int, counts: list[int], e, ids: list[str],
     names = ", ".join(ids[k] for k in sorted(allowed))
     if best == "ok":
         ok = [k for k in sorted(allowed) if st[k] == "ok"]
-        at_most = all(most[k] is not None and counts[k] >= most[k] for k in ok)
+        at_most = not any(_has_room(counts[k], most[k]) for k in ok)
         who = ", ".join(ids[k] for k in ok)
         if at_most:
             return Reason("capacity", f"运力不足：能办的跑手（{who}）都已达到当日件数上限",
@@ -350,7 +362,8 @@ def _explain_task(day, t: int, counts: list[int], e, ids: list[str],
                   f"unreachable: no road from any runner's base ({names})", basis)
 
 
-def explain_dropped(day, sol, untried: Collection[int] = ()) -> dict[str, Reason]:
+def explain_dropped(day: DayProblem, sol: Solution,
+                    untried: Collection[int] = ()) -> dict[str, Reason]:
     """A :class:`Reason` per errand left out of a day's plan (see the module docstring).
 
     Parameters

@@ -308,6 +308,7 @@ def replan_day(morning: dict, errands: list[Errand], runners: list[Runner],
             mat[now, :] = mat[src, :]
             mat[:, now] = mat[:, src]
             mat[now, now] = mat[src, now] = mat[now, src] = 0
+    assert p.task_penalty is not None  # build_day_problem sets one per task
     allowed, penalty = list(p.task_vehicles or [None] * len(p.tasks)), p.task_penalty.copy()
     working = tuple(k for k, ok in enumerate(on_shift) if ok)
     for t, eid in enumerate(day.task_errand):

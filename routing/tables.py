@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,21 +157,46 @@ def _text(frame: pd.DataFrame, col: str, i: int) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
-def _window(c: TableCheck, i: int, c0: str, c1: str) -> tuple[int, int]:
-    a, b = _num(c.frame, c0, i), _num(c.frame, c1, i)
-    if a is not None and b is not None and b < a:
-        c.add(i, c1, f"window ends ({fmt_hhmm(b)}) before it starts ({fmt_hhmm(a)})")
-    return int(0 if a is None else a), int(DAY if b is None else b)
+def _texts(frame: pd.DataFrame, col: str) -> list[str]:
+    """A whole column as text (``""`` for blanks or a missing column): one pass, no per-cell
+    pandas indexing.
+    """
+    if col not in frame.columns:
+        return [""] * len(frame)
+    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            for v in frame[col].tolist()]
 
 
-def _point(c: TableCheck, i: int, prefix: str, required: bool) -> tuple[float, float] | None:
+def _nums(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """A converted number/time column as floats (NaN for blanks or a missing column)."""
+    if col not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return np.asarray(frame[col].to_numpy(dtype=float, na_value=np.nan), dtype=float)
+
+
+def _windows(c: TableCheck, c0: str, c1: str) -> tuple[np.ndarray, np.ndarray]:
+    """Window columns → (start, end) seconds (whole day where blank); an end before its start
+    is a problem on the end column.
+    """
+    a, b = _nums(c.frame, c0), _nums(c.frame, c1)
+    for i in np.flatnonzero(b < a).tolist():  # NaN compares False: only given pairs
+        c.add(i, c1, f"window ends ({fmt_hhmm(b[i])}) before it starts ({fmt_hhmm(a[i])})")
+    return (np.where(np.isnan(a), 0, a).astype(np.int64),
+            np.where(np.isnan(b), DAY, b).astype(np.int64))
+
+
+def _points(c: TableCheck, prefix: str, need: np.ndarray) -> list[tuple[float, float] | None]:
+    """The ``prefix`` end of every row; a missing end where ``need`` is a problem (unless the
+    coordinate cells already have one).
+    """
     clon, clat = f"{prefix}_lon", f"{prefix}_lat"
-    lon, lat = _num(c.frame, clon, i), _num(c.frame, clat, i)
-    if lon is not None and lat is not None:
-        return lon, lat
-    if required and c.ok(i, clon, clat):
-        c.add(i, clon, f"missing {prefix} coordinates: expected lon and lat")
-    return None
+    lon, lat = _nums(c.frame, clon), _nums(c.frame, clat)
+    have = ~np.isnan(lon) & ~np.isnan(lat)
+    for i in np.flatnonzero(need & ~have).tolist():
+        if c.ok(i, clon, clat):
+            c.add(i, clon, f"missing {prefix} coordinates: expected lon and lat")
+    return [(x, y) if h else None
+            for x, y, h in zip(lon.tolist(), lat.tolist(), have.tolist(), strict=True)]
 
 
 def _check_near_roads(c: TableCheck, ends: dict[str, list[tuple[float, float] | None]],
@@ -234,46 +260,52 @@ def errands_from_frame(df: pd.DataFrame, *, file: str = "errands", hall_ids: Ite
         c.raise_if_any()
     halls, vocab = set(map(str, hall_ids)), set(skills)
     f = c.frame
-    rows: list[dict] = []
-    ends: dict[str, list[tuple[float, float] | None]] = {"pickup": [], "delivery": []}
-    for i in range(len(f)):
-        kind, hall = _text(f, "kind", i), _text(f, "hall_id", i)
-        pick = deliv = None
-        if c.ok(i, "kind"):
-            if hall and hall not in halls:
-                c.add(i, "hall_id", f"unknown hall outlet {hall!r}")
-            need_p = not (kind == "hall_to_home" and hall)
-            need_d = kind == "pickup_delivery" or kind == "hall_to_home" or (
-                kind == "pickup_to_hall" and not hall)
-            pick = _point(c, i, "pickup", need_p)
-            deliv = _point(c, i, "delivery", need_d) if kind != "home_visit" else None
-            if kind == "pickup_to_hall" and hall:
-                deliv = None
-            elif kind == "hall_to_home" and hall:
-                pick = None
-        pw = _window(c, i, "pickup_earliest", "pickup_latest")
-        dw = _window(c, i, "delivery_earliest", "delivery_latest")
-        if kind != "home_visit" and dw[1] < pw[0]:
-            c.add(i, "delivery_latest", "delivery window ends before the pickup window opens")
-        skill = _text(f, "skill", i)
+    n = len(f)
+    # Column by column, in the order a row's problems are listed (the sort in raise_if_any is
+    # stable, so each row keeps that order): hall, pickup end, delivery end, windows, skill.
+    kinds, hall_col, skill_col = _texts(f, "kind"), _texts(f, "hall_id"), _texts(f, "skill")
+    kind = np.array(kinds, dtype=object)
+    has_hall = np.array([h != "" for h in hall_col], dtype=bool)
+    kind_ok = np.array([c.ok(i, "kind") for i in range(n)], dtype=bool)
+    for i in np.flatnonzero(kind_ok & has_hall).tolist():
+        if hall_col[i] not in halls:
+            c.add(i, "hall_id", f"unknown hall outlet {hall_col[i]!r}")
+    visit, to_home = kind == "home_visit", kind == "hall_to_home"
+    need_p = kind_ok & ~(to_home & has_hall)
+    need_d = kind_ok & ((kind == "pickup_delivery") | to_home
+                        | ((kind == "pickup_to_hall") & ~has_hall))
+    picks = _points(c, "pickup", need_p)
+    delivs = _points(c, "delivery", need_d & ~visit)
+    no_pick = ~kind_ok | (to_home & has_hall)
+    no_deliv = ~kind_ok | visit | ((kind == "pickup_to_hall") & has_hall)
+    picks = [None if x else p for p, x in zip(picks, no_pick.tolist(), strict=True)]
+    delivs = [None if x else d for d, x in zip(delivs, no_deliv.tolist(), strict=True)]
+    p0, p1 = _windows(c, "pickup_earliest", "pickup_latest")
+    d0, d1 = _windows(c, "delivery_earliest", "delivery_latest")
+    for i in np.flatnonzero(~visit & (d1 < p0)).tolist():
+        c.add(i, "delivery_latest", "delivery window ends before the pickup window opens")
+    for i, skill in enumerate(skill_col):
         if skill and skill not in vocab:
             c.add(i, "skill",
                   f"unknown skill {skill!r}: expected one of {', '.join(sorted(vocab))}")
-        ends["pickup"].append(pick)
-        ends["delivery"].append(deliv)
-        rows.append(dict(kind=kind, hall=hall, pick=pick, deliv=deliv, pw=pw, dw=dw, skill=skill))
     if road_distance is not None:
-        _check_near_roads(c, ends, road_distance, road_modes, max_snap_m)
+        _check_near_roads(c, {"pickup": picks, "delivery": delivs}, road_distance, road_modes,
+                          max_snap_m)
     c.raise_if_any()
+    service_s = np.round(_nums(f, "service_minutes") * 60).astype(np.int64).tolist()
+    priority = _nums(f, "priority").astype(np.int64).tolist()
+    illustrative = ([v is True for v in f["illustrative"].tolist()]
+                    if "illustrative" in f.columns else [False] * n)
+    ids, names, phones, addresses, notes, items = (_texts(f, col) for col in (
+        "id", "contact_name", "contact_phone", "address", "note", "items"))
+    pw = list(zip(p0.tolist(), p1.tolist(), strict=True))
+    dw = list(zip(d0.tolist(), d1.tolist(), strict=True))
     return [Errand(
-        id=_text(f, "id", i), kind=r["kind"], pickup=r["pick"], delivery=r["deliv"],
-        hall_id=r["hall"], pickup_window=r["pw"], delivery_window=r["dw"],
-        service_s=int(round(float(f["service_minutes"].iat[i]) * 60)), skill=r["skill"],
-        priority=int(f["priority"].iat[i]), contact_name=_text(f, "contact_name", i),
-        contact_phone=_text(f, "contact_phone", i), address=_text(f, "address", i),
-        note=_text(f, "note", i), items=_text(f, "items", i),
-        illustrative=_val(f, "illustrative", i) is True,
-    ) for i, r in enumerate(rows)]
+        id=ids[i], kind=kinds[i], pickup=picks[i], delivery=delivs[i], hall_id=hall_col[i],
+        pickup_window=pw[i], delivery_window=dw[i], service_s=service_s[i], skill=skill_col[i],
+        priority=priority[i], contact_name=names[i], contact_phone=phones[i],
+        address=addresses[i], note=notes[i], items=items[i], illustrative=illustrative[i],
+    ) for i in range(n)]
 
 
 def runners_from_frame(df: pd.DataFrame, *, file: str = "runners", base_ids: Iterable[str] = (),
@@ -344,11 +376,11 @@ def runners_from_frame(df: pd.DataFrame, *, file: str = "runners", base_ids: Ite
     return out
 
 
-def read_errands(path: str | Path, **kw) -> list[Errand]:
+def read_errands(path: str | Path, **kw: Any) -> list[Errand]:
     """Read and validate an errands CSV/XLSX (keywords as :func:`errands_from_frame`)."""
     return errands_from_frame(read_table(path), file=str(path), **kw)
 
 
-def read_runners(path: str | Path, **kw) -> list[Runner]:
+def read_runners(path: str | Path, **kw: Any) -> list[Runner]:
     """Read and validate a runners CSV/XLSX (keywords as :func:`runners_from_frame`)."""
     return runners_from_frame(read_table(path), file=str(path), **kw)

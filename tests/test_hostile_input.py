@@ -489,3 +489,78 @@ def test_errand_far_from_real_roads(chengdu) -> None:
                            max_snap_m=chengdu.settings.max_snap_m)
     assert d_near < 1000
     assert [(p.row, p.column) for p in err.value.problems] == [(2, "pickup_lon")]
+
+
+# --- 7. map inputs: proposals, delegation, options (one check each, in gis / maps) ---------------
+
+PROPOSALS = "site_id,name,kind,lon,lat,added_population,rank\n"
+
+
+@pytest.mark.parametrize("rows, where", [
+    ("S1,站点一,community_station,1.52,42.51,abc,1\n", "row 1, column 'added_population'"),
+    ("S1,站点一,community_station,1.52,42.51,100,1\nS2,站点二,x,120.5,95,50,2\n",
+     "row 2, column 'lat'"),
+    ("S1,站点一,community_station,1.52,42.51,100,1.5\n", "row 1, column 'rank'"),
+    ("S1,站点一,community_station,1.52,42.51,100,1\nS1,b,x,1.53,42.52,5,2\n",
+     "row 2, column 'site_id'"),
+])
+def test_cli_map_bad_proposals_exit_2(tmp_path: Path, rows: str, where: str) -> None:
+    """A bad proposals file ends `bianmin map` with exit 2 naming the file, row and column."""
+    props = tmp_path / "proposals.csv"
+    props.write_text(PROPOSALS + rows, encoding="utf-8")
+    res = CliRunner().invoke(app, ["map", "--region", str(DATA / "andorra"), "--tiles", "none",
+                                   "--audience", "planning", "--proposals", str(props),
+                                   "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    flat = " ".join(res.output.split())
+    assert "proposals.csv" in flat and where in flat, res.output
+    assert not (tmp_path / "out" / "map").exists()
+
+
+def test_proposals_read_typed(tmp_path: Path) -> None:
+    """A good proposals file reads with numbers typed (rank an integer), in file order."""
+    from gis.siting.maptables import read_proposals
+
+    props = tmp_path / "p.csv"
+    props.write_text(PROPOSALS + "S1,a,k,1.52,42.51,120.5,2\nS2,b,k,1.53,42.52,80,1\n",
+                     encoding="utf-8")
+    p = read_proposals(props)
+    assert p["site_id"].tolist() == ["S1", "S2"]
+    assert p["added_population"].tolist() == [120.5, 80.0]
+    assert p["rank"].tolist() == [2, 1] and p["rank"].dtype.kind == "i"
+
+
+def test_cli_map_delegation_without_columns_exit_2(tmp_path: Path) -> None:
+    """A delegation file without item_name: exit 2 naming the file and the column."""
+    chosen = tmp_path / "chosen.csv"
+    chosen.write_text("outlet_id,rank\nO1,1\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["map", "--region", str(DATA / "andorra"), "--tiles", "none",
+                                   "--audience", "planning", "--delegation", str(chosen),
+                                   "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 2, res.output
+    flat = " ".join(res.output.split())
+    assert "chosen.csv" in flat and "column 'item_name'" in flat, res.output
+
+
+@pytest.mark.parametrize("args, column", [
+    (["--lang", "fr"], "lang"), (["--tiles", "google"], "tiles"),
+])
+def test_cli_map_bad_options_named_by_the_library(tmp_path: Path, args: list[str],
+                                                  column: str) -> None:
+    """Bad map options are refused by MapOptions itself (the CLI has no check of its own)."""
+    res = CliRunner().invoke(app, ["map", "--region", str(DATA / "andorra"), *args,
+                                   "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 2, res.output
+    assert f"map options, column '{column}'" in " ".join(res.output.split()), res.output
+
+
+def test_map_option_checks_live_in_maps_only() -> None:
+    """No lang/tiles/proposal-column checks are left in the CLI (one place: maps / gis)."""
+    root = Path(__file__).resolve().parents[1]
+    cli = (root / "bianmin" / "cmd_map.py").read_text(encoding="utf-8")
+    for needle in ('"zh", "en"', '"osm", "tianditu"', "PROPOSAL_COLUMNS", "DELEGATION_COLUMNS",
+                   "to_numeric", "os.environ"):
+        assert needle not in cli, needle
+    layers = (root / "maps" / "layers.py").read_text(encoding="utf-8")
+    assert "PROPOSAL_COLUMNS = [" not in layers

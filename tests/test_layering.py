@@ -44,3 +44,28 @@ def test_the_check_sees_a_violation(tmp_path):
     mod = tmp_path / "m.py"
     mod.write_text("def f():\n    from routing.tables import MODES\n    import maps.layers\n")
     assert imported_packages(mod, "gis") >= {"routing", "maps"}
+
+
+#: third-party packages only one package of the project may import
+ONLY_IN = {"fastapi": "bianmin/web", "starlette": "bianmin/web"}
+
+
+def test_only_the_web_package_imports_fastapi():
+    """fastapi (and starlette) are imported only under bianmin/web, nowhere else."""
+    bad = {}
+    for f in sorted(ROOT.glob("*/**/*.py")):
+        rel = f.relative_to(ROOT).as_posix()
+        if rel.startswith((".venv/", "tests/", "notebooks/")):
+            continue
+        used = imported_packages(f, "") & set(ONLY_IN)
+        wrong = sorted(m for m in used if not rel.startswith(ONLY_IN[m] + "/"))
+        if wrong:
+            bad[rel] = wrong
+    assert bad == {}
+
+
+def test_the_fastapi_check_sees_a_violation(tmp_path):
+    """An import of fastapi inside a function of a routing module is found."""
+    mod = tmp_path / "m.py"
+    mod.write_text("def serve():\n    from fastapi import FastAPI\n")
+    assert "fastapi" in imported_packages(mod, "routing")

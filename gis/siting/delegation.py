@@ -27,6 +27,7 @@ import heapq
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,6 +42,9 @@ __all__ = ["DelegationProblem", "DelegationResult", "solve_delegation", "greedy_
 log = logging.getLogger(__name__)
 _EPS = 1e-9
 
+
+#: What a solve returns before ranking: pairs, value, bound, status, stats.
+_Solved = tuple[list[tuple[int, int]], float, float, str, dict[str, Any]]
 
 @dataclass(frozen=True, eq=False)
 class DelegationProblem:
@@ -114,7 +118,8 @@ class DelegationResult:
 class _Group:
     """Items sharing uncovered points and allowed outlets: one max-coverage curve."""
 
-    def __init__(self, a: sp.csr_array, w: np.ndarray, cols: np.ndarray, time_limit: float):
+    def __init__(self, a: sp.csr_array, w: np.ndarray, cols: np.ndarray,
+                 time_limit: float) -> None:
         self.a, self.w, self.cols = a, w, cols  # rows: merged uncovered points; cols: outlets
         self.single = np.asarray(a.T @ w).ravel() if a.shape[1] else np.zeros(0)
         self.top = np.concatenate([[0.0], np.cumsum(np.sort(self.single)[::-1])])
@@ -123,7 +128,7 @@ class _Group:
         self.time_limit = time_limit
         self.mips = 0
         self._greedy = self._run_greedy()
-        self._mip = None
+        self._mip: tuple[Any, list[Any], Any] | None = None  # (solver, x, cardinality row)
 
     def _run_greedy(self) -> tuple[np.ndarray, list[int]]:
         """Nested (lazy) greedy sets: value after each pick and the pick order."""
@@ -177,7 +182,7 @@ class _Group:
             obj, chosen = g, list(order)
         self.exact[k] = (obj, max(bound, obj), chosen)
 
-    def _build(self):
+    def _build(self) -> tuple[Any, list[Any], Any]:
         s = pywraplp.Solver.CreateSolver("SCIP")
         if s is None:  # pragma: no cover - depends on the OR-Tools build
             raise SolverError("OR-Tools has no SCIP backend in this build")
@@ -199,7 +204,8 @@ class _Group:
         return s, x, card
 
 
-def _groups(p: DelegationProblem, items: np.ndarray, time_limit: float):
+def _groups(p: DelegationProblem, items: np.ndarray,
+            time_limit: float) -> tuple[list[_Group], np.ndarray]:
     """Group the items; return (groups, group of each item) over ``items``."""
     keys: dict[bytes, int] = {}
     groups: list[_Group] = []
@@ -250,7 +256,8 @@ def _mckp(values: list[np.ndarray], K: int) -> tuple[np.ndarray, np.ndarray]:
     return best, picks
 
 
-def _rank(p: DelegationProblem, pairs: list[tuple[int, int]]):
+def _rank(p: DelegationProblem, pairs: list[tuple[int, int]]
+          ) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
     """Order chosen pairs by marginal weighted gain (largest first), with the gains."""
     left = list(pairs)
     cov = {j: p.covered[:, j].copy() for _, j in pairs}
@@ -320,7 +327,7 @@ def _within_cap(pairs: list[tuple[int, int]], cap: int) -> bool:
     return max(counts.values(), default=0) <= cap
 
 
-def _result(p, res, method, t0) -> DelegationResult:
+def _result(p: DelegationProblem, res: _Solved, method: str, t0: float) -> DelegationResult:
     pairs, value, bound, status, stats = res
     order, add_pop, add_w = _rank(p, pairs)
     return DelegationResult(order, add_pop, add_w, float(sum(p.cost[o] for o, _ in order)),
@@ -328,7 +335,9 @@ def _result(p, res, method, t0) -> DelegationResult:
                             time.perf_counter() - t0, stats)
 
 
-def _decomposed(p, items, *, budget, add, need, unit, time_limit):
+def _decomposed(p: DelegationProblem, items: np.ndarray, *, budget: float | None,
+                add: int | None, need: float | None, unit: float,
+                time_limit: float) -> _Solved:
     groups, of = _groups(p, items, time_limit)
     w = p.weight[items]
     if need is not None:
@@ -340,8 +349,11 @@ def _decomposed(p, items, *, budget, add, need, unit, time_limit):
                 "the target cannot be reached: delegating every allowed item to every allowed "
                 "outlet adds too little")
         K = len(greedy[0])
+    elif budget is not None:
+        K = int(np.floor(budget / unit + 1e-9))
     else:
-        K = int(np.floor(budget / unit + 1e-9)) if budget is not None else int(add)
+        assert add is not None  # solve_delegation asks for one of add, budget, need
+        K = int(add)
     kcap = [min(K, len(g.top) - 1) for g in groups]
     deadline = time.perf_counter() + time_limit
     while True:
@@ -349,8 +361,10 @@ def _decomposed(p, items, *, budget, add, need, unit, time_limit):
                   for gi, g in enumerate(groups)]
         vals = [w[n] * curves[of[n]] for n in range(len(items))]
         best, picks = _mckp(vals, K)
-        ok = best >= need - 1e-6 if need is not None else None
-        kb = K if need is None else (int(np.argmax(ok)) if ok.any() else K)
+        kb = K
+        if need is not None:  # the fewest pairs that reach the target, else all K
+            ok = np.asarray(best >= need - 1e-6)
+            kb = int(np.argmax(ok)) if ok.any() else K
         pick = picks[kb]
         todo = {(int(of[n]), int(pick[n])) for n in range(len(items))
                 if int(pick[n]) not in groups[of[n]].exact}
@@ -395,12 +409,12 @@ def greedy_delegation(p: DelegationProblem, *, budget: float | None = None,
         r = cover.indices[cover.indptr[o]:cover.indptr[o + 1]]
         return p.weight[j] * float(p.population[r][~cov[j][r]].sum())
 
-    heap = []
-    for j in items:
-        for o in np.flatnonzero(p.allowed[:, j]):
-            g = gain(int(o), int(j))
+    heap: list[tuple[float, int, int]] = []  # (-gain per cost, outlet, item)
+    for j0 in items.tolist():
+        for o0 in np.flatnonzero(p.allowed[:, j0]).tolist():
+            g = gain(o0, j0)
             if g > _EPS:
-                heap.append((-g / max(p.cost[o], 1e-9), int(o), int(j)))
+                heap.append((-g / max(p.cost[o0], 1e-9), o0, j0))
     heapq.heapify(heap)
     pairs: list[tuple[int, int]] = []
     spent, value = 0.0, 0.0
@@ -427,7 +441,8 @@ def greedy_delegation(p: DelegationProblem, *, budget: float | None = None,
     return pairs, value
 
 
-def _lazy_greedy(a: sp.csc_array, left: np.ndarray, single: np.ndarray):
+def _lazy_greedy(a: sp.csc_array, left: np.ndarray,
+                 single: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """Greedy max coverage with lazy gains: the gain of each pick and the pick order."""
     heap = [(-float(g), int(c)) for c, g in enumerate(single) if g > _EPS]
     heapq.heapify(heap)
@@ -447,7 +462,9 @@ def _lazy_greedy(a: sp.csc_array, left: np.ndarray, single: np.ndarray):
     return np.array(vals), order
 
 
-def _full_mip(p, items, *, budget, add, need, cap, time_limit):
+def _full_mip(p: DelegationProblem, items: np.ndarray, *, budget: float | None,
+              add: int | None, need: float | None, cap: int | None,
+              time_limit: float) -> _Solved:
     """One MIP over every allowed pair (unequal costs or a per-outlet cap)."""
     s = pywraplp.Solver.CreateSolver("SCIP")
     if s is None:  # pragma: no cover
@@ -455,8 +472,7 @@ def _full_mip(p, items, *, budget, add, need, cap, time_limit):
     s.SetTimeLimit(int(time_limit * 1000))
     groups, of = _groups(p, items, time_limit)
     x: dict[tuple[int, int], pywraplp.Variable] = {}
-    gain = s.Objective() if need is None else None
-    total_expr = []
+    total_expr: list[tuple[Any, float]] = []  # (y variable, weighted population)
     for n, j in enumerate(items):
         g = groups[of[n]]
         xs = [s.BoolVar("") for _ in g.cols]
@@ -471,16 +487,19 @@ def _full_mip(p, items, *, budget, add, need, cap, time_limit):
                 ct.SetCoefficient(xs[c], -1.0)
             total_expr.append((y, float(p.weight[j] * g.w[r])))
     if need is None:
-        for y, c in total_expr:
-            gain.SetCoefficient(y, c)
+        gain = s.Objective()
+        for y, coef in total_expr:
+            gain.SetCoefficient(y, coef)
         gain.SetMaximization()
-        lim = s.Constraint(0.0, float(add) if add is not None else float(budget))
+        limit = add if add is not None else budget
+        assert limit is not None  # solve_delegation asks for one of add, budget, need
+        lim = s.Constraint(0.0, float(limit))
         for (o, _), v in x.items():
             lim.SetCoefficient(v, 1.0 if add is not None else float(p.cost[o]))
     else:
         ct = s.Constraint(float(need) - 1e-6, s.infinity())
-        for y, c in total_expr:
-            ct.SetCoefficient(y, c)
+        for y, coef in total_expr:
+            ct.SetCoefficient(y, coef)
         obj = s.Objective()
         for (o, _), v in x.items():
             obj.SetCoefficient(v, float(p.cost[o]))

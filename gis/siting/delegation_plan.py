@@ -168,6 +168,7 @@ def plan_delegation(region: Region, *, budget: float | None = None, add: int | N
     idx = _item_indices(table.catalogue, items)
     base = coverage_of_region(region)
     ic = item_coverage_of_region(region, base=base, items=table)
+    assert ic is not None  # a catalogue was given
     p = delegation_problem(region, table, ic, base.points, workers=workers)
     try:
         res = solve_delegation(p, budget=budget, add=add, target=target, items=idx,
@@ -177,7 +178,8 @@ def plan_delegation(region: Region, *, budget: float | None = None, add: int | N
     return _tables(region, table, ic, p, res)
 
 
-def _tables(region, table, ic, p, res) -> DelegationPlan:
+def _tables(region: Region, table: ItemTable, ic: ItemCoverage, p: DelegationProblem,
+            res: DelegationResult) -> DelegationPlan:
     cat, outlets = table.catalogue, region.outlets
     o = np.array([a for a, _ in res.pairs], np.int64)
     j = np.array([b for _, b in res.pairs], np.int64)
