@@ -12,7 +12,17 @@ from gis.partition_dask import dask_partitioned_run
 from gis.region import load_region
 from gis.writers import write_coverage
 
-from .common import OUT_OPTION, REGION_OPTION, check_out, final_path, out, output, step, user_errors
+from .common import (
+    OUT_OPTION,
+    REGION_OPTION,
+    check_out,
+    check_scheduler,
+    final_path,
+    out,
+    output,
+    step,
+    user_errors,
+)
 from .display import print_area_table, print_worst_items
 
 
@@ -42,6 +52,7 @@ def register(app: typer.Typer) -> None:
         """
         with user_errors():
             check_out(out_dir)
+            check_scheduler(scheduler)
             with output(out_dir, "coverage") as stage:
                 with step("Loading region …", show=not quiet):
                     reg = load_region(region, demand_path=population)

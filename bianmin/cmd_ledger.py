@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -28,10 +30,37 @@ DATE_OPTION = typer.Option(None, "--date", help="The day, YYYY-MM-DD (default th
                            "working day).")
 
 
-def _ledger(db: str):
+def _ledger(db: str, *, create: bool = False):
+    """The ledger at ``--db``; a SQLite file that does not exist is refused unless ``create``
+    (a typo in the path would otherwise start an empty ledger and report nothing)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from gis.errors import InputError, InputProblem
     from routing.ledger import Ledger
 
+    try:
+        url = make_url(db)
+    except ArgumentError:
+        url = None  # Ledger names the bad URL
+    if (not create and url is not None and url.get_backend_name() == "sqlite"
+            and url.database not in (None, "", ":memory:")
+            and not Path(url.database).exists()):
+        raise InputError(InputProblem("--db", None, None, f"no ledger at {url.database}: "
+                                      "create it with `bianmin ledger init --db …` first"))
     return Ledger(db)
+
+
+@contextlib.contextmanager
+def _refused(flag: str) -> Iterator[None]:
+    """A ledger operation that cannot be done (a user's request): exit 2 naming ``flag``."""
+    from gis.errors import InputError, InputProblem
+    from routing.ledger import LedgerError
+
+    try:
+        yield
+    except LedgerError as exc:
+        raise InputError(InputProblem(flag, None, None, str(exc))) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -46,6 +75,7 @@ def register(app: typer.Typer) -> None:
         from routing.ledger import upgrade
 
         with user_errors():
+            _ledger(db, create=True)  # the URL and the folder checked: exit 2, not a traceback
             rev = upgrade(db)
         out.print(f"ledger ready at revision {rev}", highlight=False)
 
@@ -61,7 +91,7 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             day = parse_date(date)
             rules = IntakeRules.from_region(load_region(region))
-            led = _ledger(db)
+            led = _ledger(db, create=True)
             if runners is not None:
                 out.print(f"{led.import_runners(runners, rules)} runner(s) on the roster",
                           highlight=False)
@@ -79,15 +109,20 @@ def register(app: typer.Typer) -> None:
               comment: str | None = typer.Option(None, help="The citizen's comment.")) -> None:
         """Record what happened to an errand."""
         from gis.errors import InputError, InputProblem
-        from routing.ledger import LedgerError
 
         with user_errors():
-            try:
-                info = _ledger(db).record(parse_date(date), errand, kind, runner_id=runner,
-                                          reason=reason, rating=rating, comment=comment,
-                                          actor="cli")
-            except LedgerError as exc:
-                raise InputError(InputProblem("--kind", None, None, str(exc))) from None
+            day = parse_date(date)
+            if rating is not None and kind != "rated":
+                raise InputError(InputProblem("--rating", None, None,
+                                              f"a rating goes with --kind rated, not {kind!r}"))
+            led = _ledger(db)
+            if runner is not None and runner not in {r.id for r in led.runners()}:
+                raise InputError(InputProblem("--runner", None, None, f"{runner!r} is not on "
+                                              "the ledger's roster (bianmin ledger import "
+                                              "--runners)"))
+            with _refused(f"--errand {errand} --kind {kind}"):
+                info = led.record(day, errand, kind, runner_id=runner, reason=reason,
+                                  rating=rating, comment=comment, actor="cli")
         out.print(f"{errand}: {info.kind} (event {info.seq})", highlight=False)
 
     @group.command("plan")
@@ -96,6 +131,7 @@ def register(app: typer.Typer) -> None:
              out_dir: Path = OUT_OPTION, pdf: bool = typer.Option(True, help="PDF sheets."),
              ) -> None:
         """Plan the day from the ledger's errands and runners; store the plan; write sheets."""
+        from gis.errors import InputError, InputProblem
         from gis.region import load_region
         from routing import write_routes
         from routing.ledger import errand_frame, runner_frame
@@ -106,10 +142,18 @@ def register(app: typer.Typer) -> None:
             day = parse_date(date)
             check_out(out_dir)
             led = _ledger(db)
+            todays = led.errands(day)
+            if not todays:
+                raise InputError(InputProblem("--date", None, None, f"the ledger holds no "
+                                              f"errands for {day}: import them first"))
+            roster = led.runners()
+            if not roster:
+                raise InputError(InputProblem("--db", None, None, "the ledger holds no "
+                                              "runners: bianmin ledger import --runners FILE"))
             with output(out_dir, "routes") as stage:
                 with step("Planning from the ledger …"):
                     p = plan_region_routes(load_region(region), errands=errand_frame(
-                        led.errands(day)), runners=runner_frame(led.runners()), day=day,
+                        todays), runners=runner_frame(roster), day=day,
                         time_limit=time_limit)
                 write_routes(p, stage / "routes", pdf=pdf)
                 pk = led.save_plan(p, kind="morning", actor="cli")
@@ -136,8 +180,9 @@ def register(app: typer.Typer) -> None:
             led = _ledger(db)
             with output(out_dir, "routes") as stage:
                 with step("Re-planning from the ledger …"):
-                    p, pk = ledger_replan(led, load_region(region), day, at_s,
-                                          time_limit=time_limit)
+                    with _refused("--date"):
+                        p, pk = ledger_replan(led, load_region(region), day, at_s,
+                                              time_limit=time_limit)
                 write_routes(p, stage / "routes", pdf=pdf)
         out.print(p.summary(), highlight=False)
         out.print(f"re-plan {pk} stored: {len(p.meta['moved'])} errand(s) moved to another "
@@ -153,7 +198,7 @@ def register(app: typer.Typer) -> None:
         from routing.ledger.export import month_tables, parse_month, write_month_workbook
 
         with user_errors():
-            parse_month(month)
+            month = f"{parse_month(month)[0]:%Y-%m}"  # 2026-3 → 2026-03, the file's name too
             check_out(out_dir)
             areas = None if region is None else load_region(region).areas
             tables = month_tables(_ledger(db), month, areas=areas)

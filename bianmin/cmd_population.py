@@ -8,7 +8,18 @@ import typer
 
 from gis.population import population_of_region, write_population
 
-from .common import OUT_OPTION, REGION_OPTION, console, out, step, user_errors
+from .common import (
+    OUT_OPTION,
+    REGION_OPTION,
+    check_count,
+    check_out,
+    console,
+    final_path,
+    out,
+    output,
+    step,
+    user_errors,
+)
 
 
 def population(
@@ -22,10 +33,14 @@ def population(
 ) -> None:
     """Write OUT/population/demand.csv (and areas.csv with the per-area totals)."""
     with user_errors():
-        with step("Placing people …"):
-            result = population_of_region(region, census=census, by=by, raster=raster,
-                                          aggregate=aggregate)
-        files = write_population(result, out_dir)
+        check_out(out_dir)
+        check_count(aggregate, "--aggregate", low=1)
+        with output(out_dir, "population") as stage:
+            with step("Placing people …"):
+                result = population_of_region(region, census=census, by=by, raster=raster,
+                                              aggregate=aggregate)
+            files = {k: final_path(v, stage, out_dir)
+                     for k, v in write_population(result, stage).items()}
     for p in result.problems:
         console.print(f"not used: {p}", highlight=False, markup=False)
     out.print(result.summary(), highlight=False)

@@ -8,6 +8,7 @@ import pandas as pd
 import typer
 
 from gis.errors import InputError, InputProblem
+from gis.items import items_of_region
 from gis.netcheck import check_region_network
 from gis.osm_extract import build_region
 from gis.outdir import is_empty_folder, staged_folder
@@ -62,6 +63,7 @@ def check(region: Path = typer.Argument(Path("data/chengdu"), help="Region folde
     distances and long detours, each with what would fix it (exit 0 with the report)."""
     with user_errors():
         reg = load_region(region)
+        items_of_region(reg)  # the catalogue and who handles what: checked like every file
         report = check_region_network(reg)
     out.print(reg.summary(), highlight=False)
     out.print(report.summary(), highlight=False, markup=False)

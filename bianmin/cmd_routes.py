@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, no summary."),
     ) -> None:
         """Re-plan the rest of the day at --at; write OUT/routes/ as `routes` does."""
+        import datetime as dt
         import json
 
         from gis.errors import InputError, InputProblem
@@ -117,7 +118,10 @@ def register(app: typer.Typer) -> None:
             at_s = parse_at(at)
             try:
                 morning = json.loads(plan_file.read_text(encoding="utf-8"))
-                morning["routes"], morning["date"]  # noqa: B018 - the keys a plan has
+                dt.date.fromisoformat(morning["date"])  # the keys a plan has, of their kinds
+                if not (isinstance(morning["routes"], list)
+                        and all(isinstance(r, dict) for r in morning["routes"])):
+                    raise ValueError("'routes' is not a list of routes")
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise InputError(InputProblem(str(plan_file), None, None, "not a plan.json "
                                               f"written by `bianmin routes`: {exc}")) from None

@@ -143,3 +143,13 @@ def parse_date(date: str | None) -> dt.date:
     except ValueError:
         raise InputError(InputProblem("--date", None, None,
                                       f"{date!r} is not a date: expected YYYY-MM-DD")) from None
+
+
+def check_scheduler(value: str) -> str:
+    """``--scheduler``: ``local`` or a Dask scheduler address ``tcp://HOST:PORT`` (or tls://)."""
+    import re
+
+    if value == "local" or re.fullmatch(r"(tcp|tls)://[^\s:/]+:\d{1,5}", value):
+        return value
+    raise InputError(InputProblem("--scheduler", None, None, f"{value!r}: expected 'local' or "
+                                  "a Dask scheduler address tcp://HOST:PORT"))

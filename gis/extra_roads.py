@@ -88,7 +88,9 @@ def read_extra_roads(path: str | os.PathLike) -> gpd.GeoDataFrame:
     check.raise_if_any()
     out = gpd.GeoDataFrame(frame, geometry=geom.values, crs=4326).explode(index_parts=False)
     out["row"] = out.index.to_numpy() + 1
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["file"] = file
+    return out
 
 
 def _tag(value: object) -> str | None:
@@ -110,6 +112,36 @@ def _segments(G: nx.MultiDiGraph, tf: object) -> tuple[np.ndarray, np.ndarray, n
     return u, v, shapely.linestrings(coords)
 
 
+#: A local road with no point within this distance of any OSM road node is not a road of this
+#: region (lon/lat swapped, the wrong CRS, a line from another file).
+EXTRA_ROAD_FAR_M = 5000.0
+
+
+def _check_near(roads: gpd.GeoDataFrame, node_tree: cKDTree, tf: object) -> None:
+    """Refuse lines lying wholly farther than :data:`EXTRA_ROAD_FAR_M` from the OSM roads."""
+    file = str(roads.attrs.get("file", "extra_roads"))
+
+    def gap(lon: np.ndarray, lat: np.ndarray) -> float:
+        x, y = (np.asarray(a) for a in tf.transform(lon, lat))  # type: ignore[attr-defined]
+        ok = np.isfinite(x) & np.isfinite(y)
+        return float(node_tree.query(np.column_stack([x[ok], y[ok]]))[0].min()) \
+            if ok.any() else np.inf
+
+    problems = []
+    for k, g in enumerate(roads.geometry):
+        c = np.asarray(shapely.get_coordinates(g))
+        d = gap(c[:, 0], c[:, 1])
+        if d > EXTRA_ROAD_FAR_M:
+            hint = ("; lon and lat look swapped" if gap(c[:, 1], c[:, 0]) <= EXTRA_ROAD_FAR_M
+                    else "")
+            row = int(roads["row"].iloc[k]) if "row" in roads else k + 1
+            problems.append(InputProblem(file, row, "geometry", f"the line lies {d / 1000:,.0f} "
+                                         "km from the nearest road of the region (more than "
+                                         f"{EXTRA_ROAD_FAR_M / 1000:.0f} km){hint}"))
+    if problems:
+        raise InputError(problems)
+
+
 def add_extra_roads(G: nx.MultiDiGraph, roads: gpd.GeoDataFrame, *,
                     tolerance_m: float = EXTRA_ROAD_JOIN_M) -> nx.MultiDiGraph:
     """Add local roads to an unprojected osmnx graph (in place, returned), joined to it.
@@ -129,6 +161,8 @@ def add_extra_roads(G: nx.MultiDiGraph, roads: gpd.GeoDataFrame, *,
     node_tree = cKDTree(np.column_stack([gx, gy])) if len(ids) else None
     seg_u, seg_v, segs = _segments(G, tf) if G.number_of_edges() else (None, None, None)
     seg_tree = shapely.STRtree(segs) if segs is not None else None
+    if node_tree is not None:
+        _check_near(roads, node_tree, tf)
     pos = {n: i for i, n in enumerate(ids)}
     vertex_id: dict[tuple[float, float], object] = {}  # rounded metres -> node id
     ends: list[tuple[float, float, object]] = []

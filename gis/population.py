@@ -89,7 +89,9 @@ def read_census(path: str | os.PathLike) -> pd.DataFrame:
     df = normalise_table(read_table(path))
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns="geometry"))
-    cols = [Column("population", "float", minimum=0)]
+    from .region import MAX_POPULATION
+
+    cols = [Column("population", "float", minimum=0, maximum=MAX_POPULATION)]
     for c in ("area_id", "name"):
         if c in df:
             cols.append(Column(c, required=False))
@@ -128,6 +130,10 @@ def join_census(census: pd.DataFrame, areas: gpd.GeoDataFrame, *, by: str = "are
     has_xy = (np.isfinite(census["lon"].to_numpy(dtype=float)) if "lon" in census
               else np.zeros(len(census), bool))
     key_col = "area_id" if by == "area" else "name"
+    if key_col not in census and not has_xy.all():
+        other = "--by name" if by == "area" and "name" in census else "lon/lat for every row"
+        raise InputError(InputProblem(file, None, key_col, f"no column {key_col!r} to join the "
+                                      f"census by (--by {by}); use {other}"))
     keys = (census[key_col].fillna("").astype(str).str.strip() if key_col in census
             else pd.Series([""] * len(census)))
     point_rows = has_xy & ((keys == "").to_numpy() | (key_col not in census))
@@ -316,8 +322,17 @@ def _aggregated(src: Any, factor: int) -> tuple[Any, Any, np.ndarray]:
     from rasterio import Affine
     from rasterio.io import MemoryFile
 
+    from .region import MAX_POPULATION
+
     a = src.read(1, masked=True).filled(0).astype(float)
     a[~np.isfinite(a) | (a < 0)] = 0.0
+    big = np.argwhere(a > MAX_POPULATION)
+    if len(big):  # one absurd cell would change every figure of its area (issue 10)
+        r, c = (int(v) for v in big[0])
+        raise InputError(InputProblem(
+            src.name, None, None, f"cell (row {r + 1}, column {c + 1}) holds {a[r, c]:.3g} "
+            f"people, more than {MAX_POPULATION:.0e} in one cell is not plausible "
+            f"({len(big)} such cell(s)); check the raster's units and nodata value"))
     if factor > 1:
         h, w = a.shape
         H, W = -(-h // factor), -(-w // factor)

@@ -74,6 +74,9 @@ def engine_for(url: str, **kw: object) -> Engine:
     if db and db != ":memory:" and not Path(db).parent.exists():
         raise InputError(InputProblem("--db", None, None,
                                       f"folder {Path(db).parent} does not exist"))
+    if db and db != ":memory:" and Path(db).exists() and not Path(db).is_file():
+        raise InputError(InputProblem("--db", None, None, f"{db} is a folder, not a database "
+                                      "file: expected sqlite:///folder/ledger.db"))
     eng = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kw)
 
     @event.listens_for(eng, "connect")
