@@ -33,7 +33,7 @@ from pathlib import Path
 from .errors import BianminError, InputError, InputProblem
 
 __all__ = ["LOCK_NAME", "LOCK_WAIT_S", "OutputBusyError", "check_out_dir", "output_lock",
-           "staged_output", "staged_folder", "swap_in", "is_empty_folder"]
+           "replace_folder", "staged_output", "staged_folder", "swap_in", "is_empty_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,29 @@ def swap_in(stage: Path, out: Path) -> list[Path]:
             raise
         done.append(final)
     return done
+
+
+def replace_folder(new: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Put the finished folder ``new`` in place of ``final`` whole (old one removed after).
+
+    The old folder is moved aside first and comes back if the rename in fails; ``new`` must
+    be on the same file system (build it beside ``final``).
+    """
+    new, final = Path(new), Path(final)
+    aside = None
+    if final.exists():
+        aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
+        os.replace(final, aside / "x")
+    try:
+        os.replace(new, final)
+    except BaseException:
+        if aside is not None:
+            os.replace(aside / "x", final)
+        raise
+    finally:
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+    return final
 
 
 @contextlib.contextmanager

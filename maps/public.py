@@ -28,6 +28,7 @@ import numpy as np
 
 from gis.itemgrid import ItemGrid
 from gis.items import ItemTable
+from gis.outdir import replace_folder
 from gis.region import Region
 
 from .layers import encode_polylines, roads_layer
@@ -198,13 +199,7 @@ def write_public_map(region: Region, out_dir: str | os.PathLike, *,
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ASSET_DIR / rel, dest)
         (tmp / "index.html").write_text(pm.html, encoding="utf-8")
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=".public.old.", dir=final.parent))
-            os.replace(final, old / "x")
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

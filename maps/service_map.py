@@ -38,6 +38,7 @@ from gis.coords import wgs84_to_gcj02
 from gis.coverage import CoverageResult
 from gis.errors import InputError, InputProblem
 from gis.items import ItemCoverage
+from gis.outdir import replace_folder
 from gis.region import Region
 
 from .layers import (
@@ -477,13 +478,7 @@ def write_map(region: Region, coverage: CoverageResult, circles: ServiceCircles,
             (tmp / f"{key}.geojson").write_text(to_geojson(rounded, LAYER_FIELDS[key]),
                                                 encoding="utf-8")
             files[key] = final / f"{key}.geojson"
-        old = None
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=".map.old.", dir=final.parent))
-            os.replace(final, old / "map")
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

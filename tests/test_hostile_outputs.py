@@ -197,3 +197,29 @@ def test_out_that_cannot_be_written_is_refused_before_work(tmp_path, make):
     assert res.exit_code == 2, res.output
     assert "--out" in res.output
     assert time.monotonic() - t0 < 5
+
+
+def test_replace_folder_puts_the_old_one_back_when_the_swap_fails(tmp_path, monkeypatch):
+    """A failed rename into place leaves the old folder whole and in place."""
+    from gis.outdir import replace_folder
+
+    final, new = tmp_path / "map", tmp_path / ".map.new"
+    final.mkdir()
+    (final / "index.html").write_text("old", encoding="utf-8")
+    new.mkdir()
+    (new / "index.html").write_text("new", encoding="utf-8")
+    real = os.replace
+
+    def failing(src, dst):
+        if Path(src) == new:
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError):
+        replace_folder(new, final)
+    monkeypatch.setattr(os, "replace", real)
+    assert (final / "index.html").read_text(encoding="utf-8") == "old"
+    replace_folder(new, final)
+    assert (final / "index.html").read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map"]
