@@ -355,3 +355,29 @@ def test_coverage_scheduler_not_tcp(region, tmp_path, scheduler):
     """A Dask scheduler that is not 'local' or tcp://HOST:PORT is refused naming --scheduler."""
     refused(run_cli(["coverage", "--region", str(region), "--out", str(tmp_path / "o"), "-q",
                      "--partition-by", "id", "--scheduler", scheduler]), "--scheduler")
+
+
+def test_province_scheduler_not_tcp(region, tmp_path):
+    """`province --scheduler ftp://x` is refused naming --scheduler, before any work."""
+    refused(run_cli(["province", "--region", str(region), "--out", str(tmp_path / "o"), "-q",
+                     "--scheduler", "ftp://x"]), "--scheduler", "ftp://x")
+    assert not (tmp_path / "o").exists()
+
+
+def test_coverage_scheduler_unreachable(region, tmp_path, monkeypatch):
+    """A scheduler with nothing listening ends in exit 1 'cannot reach the Dask scheduler at
+    ...' after the stated connect timeout, not an OSError traceback."""
+    import time
+
+    import gis.partition_dask
+
+    monkeypatch.setattr(gis.partition_dask, "CONNECT_TIMEOUT_S", 2.0)
+    t0 = time.monotonic()
+    res = run_cli(["coverage", "--region", str(region), "--out", str(tmp_path / "o"), "-q",
+                   "--partition-by", "id", "--scheduler", "tcp://127.0.0.1:1"])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert res.exit_code == 1, res.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in res.output
+    assert "after 2 s" in res.output
+    assert time.monotonic() - t0 < 30  # the stated timeout, not distributed's 30 s default
+    assert not (tmp_path / "o" / "coverage").exists()
