@@ -381,3 +381,48 @@ def test_coverage_scheduler_unreachable(region, tmp_path, monkeypatch):
     assert "after 2 s" in res.output
     assert time.monotonic() - t0 < 30  # the stated timeout, not distributed's 30 s default
     assert not (tmp_path / "o" / "coverage").exists()
+
+
+def _xlsx_bytes(tmp: Path) -> bytes:
+    import pandas as pd
+
+    pd.DataFrame({"area_id": ["A001"], "population": ["5"]}).to_excel(tmp / "ok.xlsx",
+                                                                      index=False)
+    return (tmp / "ok.xlsx").read_bytes()
+
+
+XLSX = [  # (case, bytes maker, words)
+    ("csv renamed", lambda t: b"area_id,population\nA001,5\n", ["not an Excel .xlsx file",
+                                                                "ZIP/XLSX", ".csv"]),
+    ("random bytes", lambda t: os.urandom(256).replace(b"PK", b"pk"),
+     ["not an Excel .xlsx file"]),
+    ("encrypted / old xls", lambda t: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+     ["password-protected", "save it as .xlsx or .csv"]),
+    ("truncated", lambda t: _xlsx_bytes(t)[:200], ["broken Excel .xlsx", ".csv"]),
+    ("zip not a workbook", lambda t: _zip_of_text(t), ["broken Excel .xlsx"]),
+]
+
+
+def _zip_of_text(tmp: Path) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "z.zip", "w") as z:
+        z.writestr("hello.txt", "hi")
+    return (tmp / "z.zip").read_bytes()
+
+
+@pytest.mark.parametrize(("case", "make", "words"), XLSX, ids=[c[0] for c in XLSX])
+def test_xlsx_not_a_workbook(region, tmp_path, case, make, words):
+    """A '.xlsx' that is not a readable workbook is refused naming the file and saying why."""
+    c = _file(tmp_path, "c.xlsx", make(tmp_path))
+    refused(run_cli(["population", "--region", str(region), "--census", str(c),
+                     "--out", str(tmp_path / "o")]), "c.xlsx", *words)
+
+
+def test_xlsx_census_is_read(region, tmp_path):
+    """A real .xlsx census is read (the check does not refuse a good workbook)."""
+    _xlsx_bytes(tmp_path)
+    res = run_cli(["population", "--region", str(region), "--census", str(tmp_path / "ok.xlsx"),
+                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "5 people" in res.output
