@@ -282,6 +282,9 @@ LEDGER = [  # (case, arguments after `ledger`, words)
                     "--kind", "delivered"], ["--date"]),
     ("replan --at 25:00", ["replan", "--db", "{db}", "--date", "2026-03-02", "--region",
                            "{region}", "--at", "25:00", "--out", "{tmp}/o"], ["--at"]),
+    ("replan --at 24:00", ["replan", "--db", "{db}", "--date", "2026-03-02", "--region",
+                           "{region}", "--at", "24:00", "--out", "{tmp}/o"],
+     ["--at", "the day is over at 24:00"]),
     ("replan with no plan", ["replan", "--db", "{db}", "--date", "2026-03-02", "--region",
                              "{region}", "--at", "12:00", "--out", "{tmp}/o"],
      ["no plan stored"]),
@@ -426,3 +429,40 @@ def test_xlsx_census_is_read(region, tmp_path):
                    "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert "5 people" in res.output
+
+
+# --------------------------------------------------------------------- STATUS.csv, --at 24:00
+def test_status_new_row_without_priority(tmp_path):
+    """A STATUS.csv with no priority column gives its new errand the middle priority 2."""
+    from routing.replan import NEW_PRIORITY, read_status
+
+    s = _file(tmp_path, "STATUS.csv", "errand_id,status,kind,pickup_lon,pickup_lat,"
+              "service_minutes\nE1,done,,,,\nN1,new,home_visit,1.52,42.51,15\n")
+    states, new = read_status(str(s))
+    assert states == {"E1": "done", "N1": "new"}
+    assert [(e.id, e.priority, e.service_s) for e in new] == [("N1", NEW_PRIORITY, 900)]
+    assert NEW_PRIORITY == 2
+
+
+def test_status_missing_column_named_as_written(region, tmp_path):
+    """A new row without service_minutes is refused listing STATUS.csv's own columns
+    (errand_id, status ...), not the renamed 'id' without 'status'."""
+    p = _file(tmp_path, "plan.json", '{"routes": [], "date": "2026-03-02"}')
+    s = _file(tmp_path, "STATUS.csv", "errand_id,status,kind,pickup_lon,pickup_lat\n"
+              "N1,new,home_visit,1.52,42.51\n")
+    res = run_cli(["routes", "replan", "--region", str(region), "--plan", str(p), "--status",
+                   str(s), "--at", "12:00", "--out", str(tmp_path / "o")])
+    refused(res, "STATUS.csv", "'service_minutes'", "missing column",
+            "['errand_id', 'status', 'kind', 'pickup_lon', 'pickup_lat']")
+    assert "'id'" not in res.output
+
+
+@pytest.mark.parametrize("at", ["24:00", "24:00:00"])
+def test_replan_at_end_of_day(region, tmp_path, at):
+    """A re-plan at 24:00 has nothing left to plan: refused naming --at, before any work."""
+    p = _file(tmp_path, "plan.json", '{"routes": [], "date": "2026-03-02"}')
+    s = _file(tmp_path, "STATUS.csv", "errand_id,status\nE1,done\n")
+    refused(run_cli(["routes", "replan", "--region", str(region), "--plan", str(p), "--status",
+                     str(s), "--at", at, "--out", str(tmp_path / "o")]),
+            "--at", "the day is over at 24:00")
+    assert not (tmp_path / "o").exists()
