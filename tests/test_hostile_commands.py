@@ -466,3 +466,27 @@ def test_replan_at_end_of_day(region, tmp_path, at):
                      str(s), "--at", at, "--out", str(tmp_path / "o")]),
             "--at", "the day is over at 24:00")
     assert not (tmp_path / "o").exists()
+
+
+# -------------------------------------------------------------------------------- delegate
+def test_delegate_add_more_than_exist(region, tmp_path):
+    """`delegate --add 100000` says how many pairs could help and were all chosen, with the
+    summary; the count is chosen.csv's, and asking for exactly that many gives the same plan."""
+    import pandas as pd
+
+    res = run_cli(["delegate", "--region", str(region), "--out", str(tmp_path / "o"),
+                   "--add", "100000"])
+    assert res.exit_code == 0, res.output
+    chosen = pd.read_csv(tmp_path / "o" / "delegation" / "chosen.csv")
+    n = len(chosen)
+    assert 0 < n < 100000
+    assert "item delegation(s)" in res.output  # the summary
+    assert f"asked for 100000 pair(s); only {n} delegable" in res.output
+    assert (chosen["added_population"] > 0).all()  # every chosen pair reaches someone new
+    exact = run_cli(["delegate", "--region", str(region), "--out", str(tmp_path / "p"),
+                     "--add", str(n)])
+    assert exact.exit_code == 0, exact.output
+    assert "asked for" not in exact.output
+    again = pd.read_csv(tmp_path / "p" / "delegation" / "chosen.csv")
+    assert set(zip(again["outlet_id"], again["item_id"], strict=True)) == set(
+        zip(chosen["outlet_id"], chosen["item_id"], strict=True))
