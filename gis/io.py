@@ -258,18 +258,20 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(_OLE_MAGIC):
-        raise InputError(InputProblem(name, None, None, "a password-protected (encrypted) "
-                                      "workbook or an old Excel .xls file, not an .xlsx: remove "
-                                      f"the password and {_SAVE_AS_XLSX}"))
+        raise InputError(InputProblem(name, None, None, "cannot read the file: a "
+                                      "password-protected (encrypted) workbook or an old Excel "
+                                      ".xls file, not an .xlsx: remove the password and "
+                                      f"{_SAVE_AS_XLSX}"))
     if not head.startswith(_ZIP_MAGIC):
-        raise InputError(InputProblem(name, None, None, "not an Excel .xlsx file (it does not "
-                                      f"start like a ZIP/XLSX); {_SAVE_AS_XLSX}"))
+        raise InputError(InputProblem(name, None, None, "cannot read the file: not an Excel "
+                                      ".xlsx file (it does not start like a ZIP/XLSX); "
+                                      f"{_SAVE_AS_XLSX}"))
     try:
         return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
     except Exception as exc:  # a truncated ZIP, a ZIP that is not a workbook, a broken sheet
-        raise InputError(InputProblem(name, None, None, "a broken Excel .xlsx file "
-                                      f"({type(exc).__name__}: {exc}); {_SAVE_AS_XLSX}")
-                         ) from None
+        raise InputError(InputProblem(name, None, None, "cannot read the file: a broken Excel "
+                                      f".xlsx file ({type(exc).__name__}: {exc}); "
+                                      f"{_SAVE_AS_XLSX}")) from None
 
 
 def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataFrame:
