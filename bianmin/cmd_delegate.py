@@ -62,6 +62,11 @@ def register(app: typer.Typer) -> None:
                 files = write_delegation(plan, stage)
         if not quiet:
             out.print(plan.summary(), highlight=False)
+            n = len(plan.chosen)
+            if add is not None and n < add:  # more pairs asked for than any that help
+                out.print(f"asked for {add} pair(s); only {n} delegable (outlet, item) pair(s) "
+                          "reach anyone not yet covered, and all of them are chosen",
+                          highlight=False)
             for r in plan.chosen.head(10).itertuples():
                 out.print(f"  {r.rank:>3}. {r.outlet_name} ({r.outlet_id}) 新增事项: "
                           f"{r.item_name} +{r.added_population:,.0f} people", highlight=False)

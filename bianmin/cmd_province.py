@@ -12,7 +12,17 @@ from gis.partition_province import county_shapes, county_table
 from gis.region import load_region
 from maps.province import write_province_map
 
-from .common import OUT_OPTION, REGION_OPTION, check_out, final_path, out, output, step, user_errors
+from .common import (
+    OUT_OPTION,
+    REGION_OPTION,
+    check_out,
+    check_scheduler,
+    final_path,
+    out,
+    output,
+    step,
+    user_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +51,7 @@ def register(app: typer.Typer) -> None:
             (sites.csv, curve.csv, delegations.csv, delegation_curve.csv).
             """
         with user_errors():
+            check_scheduler(scheduler)
             check_out(out_dir)
             with output(out_dir, "province") as stage:
                 with step("Loading region …", show=not quiet):

@@ -127,13 +127,21 @@ def final_path(path: Path, stage: Path, out_dir: Path) -> Path:
 
 
 def parse_at(at: str) -> int:
-    """``--at HH:MM`` as seconds after midnight (the one time-of-day rule); exit 2 otherwise."""
+    """A re-plan's ``--at HH:MM`` as seconds after midnight (the one time-of-day rule).
+
+    ``24:00`` is a time of day elsewhere (the end of a shift) but a re-plan at the end of the
+    day has nothing left to plan: it is refused, as is anything that is not a time (exit 2).
+    """
     from gis.io import parse_time_of_day
 
     try:
-        return int(parse_time_of_day(at))
+        at_s = int(parse_time_of_day(at))
     except (ValueError, TypeError):
         raise InputError(InputProblem("--at", None, None, f"{at!r}: expected HH:MM")) from None
+    if at_s >= 24 * 3600:
+        raise InputError(InputProblem("--at", None, None, f"{at!r}: the day is over at 24:00; "
+                                      "expected a time before the end of the runners' shifts"))
+    return at_s
 
 
 def parse_date(date: str | None) -> dt.date:

@@ -247,6 +247,33 @@ def _read_csv(path: Path) -> pd.DataFrame:
                                       "at least one data row")) from None
 
 
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted workbooks and old .xls files
+_SAVE_AS_XLSX = "save it as .xlsx or .csv"
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """An XLSX workbook's first sheet as strings; a file that is not one is an InputError."""
+    name = str(path)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_OLE_MAGIC):
+        raise InputError(InputProblem(name, None, None, "cannot read the file: a "
+                                      "password-protected (encrypted) workbook or an old Excel "
+                                      ".xls file, not an .xlsx: remove the password and "
+                                      f"{_SAVE_AS_XLSX}"))
+    if not head.startswith(_ZIP_MAGIC):
+        raise InputError(InputProblem(name, None, None, "cannot read the file: not an Excel "
+                                      ".xlsx file (it does not start like a ZIP/XLSX); "
+                                      f"{_SAVE_AS_XLSX}"))
+    try:
+        return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as exc:  # a truncated ZIP, a ZIP that is not a workbook, a broken sheet
+        raise InputError(InputProblem(name, None, None, "cannot read the file: a broken Excel "
+                                      f".xlsx file ({type(exc).__name__}: {exc}); "
+                                      f"{_SAVE_AS_XLSX}")) from None
+
+
 def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataFrame:
     """Read a CSV / XLSX / GeoJSON / GeoPackage file as a table of strings (geometry kept).
 
@@ -265,7 +292,7 @@ def read_table(path: str | os.PathLike, *, layer: str | None = None) -> pd.DataF
         if suffix in (".csv", ".txt"):
             df = _read_csv(path)
         elif suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(path, dtype=str, keep_default_na=False)
+            df = _read_xlsx(path)
             first_row = 2
         elif suffix in (".geojson", ".json", ".gpkg", ".shp"):
             df = gpd.read_file(path, layer=layer, engine="pyogrio")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .coverage import CoverageResult
+from .errors import BianminError
 from .items import ItemCoverage, ItemTable
 from .partition import PieceResult, partitioned_run, run_piece_file
 from .region import Region
@@ -31,12 +32,17 @@ __all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage", "dask_part
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for a remote Dask scheduler to answer before giving up with a clear error.
+CONNECT_TIMEOUT_S = 10.0
+
 
 @contextmanager
 def dask_client(scheduler: str = "local", workers: int = 2) -> Iterator:
     """A ``distributed.Client`` on a fresh ``LocalCluster`` or a remote scheduler.
 
-    ``"local"``: ``workers`` processes, one thread each; else the scheduler's address.
+    ``"local"``: ``workers`` processes, one thread each; else the scheduler's address, which
+    must answer within :data:`CONNECT_TIMEOUT_S` seconds, else :class:`BianminError`
+    ("cannot reach the Dask scheduler at ...").
     """
     from distributed import Client, LocalCluster
 
@@ -45,7 +51,13 @@ def dask_client(scheduler: str = "local", workers: int = 2) -> Iterator:
                           dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
     else:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except OSError as exc:  # refused, unknown host, timed out (TimeoutError is an OSError)
+            raise BianminError(f"cannot reach the Dask scheduler at {scheduler} (gave up after "
+                               f"{CONNECT_TIMEOUT_S:g} s: {exc}); is it running and reachable "
+                               "from here?") from None
+        with client:
             yield client
 
 

@@ -58,12 +58,18 @@ MOVE_PENALTY_S = 1800
 #: Errand ids of the runners' *now* stops (never shown: stripped from the plan).
 NOW_PREFIX = "__now__:"
 _LOCKED_PENALTY = 10 * PRIORITY_PENALTY_S[1]
+#: Priority of a ``new`` errand when STATUS.csv has no ``priority`` column (1 most urgent - 3).
+NEW_PRIORITY = 2
 
 
 def read_status(path: str, *, hall_ids: tuple[str, ...] = (),
                 bbox: tuple[float, float, float, float] | None = None
                 ) -> tuple[dict[str, str], list[Errand]]:
     """Read ``STATUS.csv``: errand id -> status, and the new errands (validated as a file's).
+
+    The ``new`` rows carry the errands table's columns, ``errand_id`` for ``id``; ``priority``
+    is optional here (:data:`NEW_PRIORITY` when the file has no such column). Problems name
+    the columns as the file has them.
 
     Raises
     ------
@@ -95,14 +101,25 @@ def read_status(path: str, *, hall_ids: tuple[str, ...] = (),
     if len(rows):
         frame = rows.drop(columns=["status"]).rename(columns={"errand_id": "id"})
         frame = frame.drop(columns=[c for c in ("id_",) if c in frame]).reset_index(drop=True)
+        if "priority" not in frame.columns:  # optional here: a new errand is of middle urgency
+            frame["priority"] = str(NEW_PRIORITY)
         frame.attrs["first_row"] = first
         try:
             new = errands_from_frame(frame, file=str(path), hall_ids=hall_ids, bbox=bbox)
         except InputError as exc:
-            problems += exc.problems
+            problems += [_as_written(p, list(df.columns)) for p in exc.problems]
     if problems:
         raise InputError(problems)
     return status, new
+
+
+def _as_written(p: InputProblem, columns: list[str]) -> InputProblem:
+    """A new errand's problem named in STATUS.csv's own terms (``errand_id``, its columns)."""
+    column = "errand_id" if p.column == "id" else p.column
+    message = p.message
+    if p.row is None and message.startswith("missing column"):
+        message = f"missing column (the 'new' rows need it); the file has {columns}"
+    return InputProblem(p.file, p.row, column, message)
 
 
 def _reason(code: str, zh: str, en: str, basis: str) -> Reason:

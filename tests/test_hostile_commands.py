@@ -282,6 +282,9 @@ LEDGER = [  # (case, arguments after `ledger`, words)
                     "--kind", "delivered"], ["--date"]),
     ("replan --at 25:00", ["replan", "--db", "{db}", "--date", "2026-03-02", "--region",
                            "{region}", "--at", "25:00", "--out", "{tmp}/o"], ["--at"]),
+    ("replan --at 24:00", ["replan", "--db", "{db}", "--date", "2026-03-02", "--region",
+                           "{region}", "--at", "24:00", "--out", "{tmp}/o"],
+     ["--at", "the day is over at 24:00"]),
     ("replan with no plan", ["replan", "--db", "{db}", "--date", "2026-03-02", "--region",
                              "{region}", "--at", "12:00", "--out", "{tmp}/o"],
      ["no plan stored"]),
@@ -355,3 +358,135 @@ def test_coverage_scheduler_not_tcp(region, tmp_path, scheduler):
     """A Dask scheduler that is not 'local' or tcp://HOST:PORT is refused naming --scheduler."""
     refused(run_cli(["coverage", "--region", str(region), "--out", str(tmp_path / "o"), "-q",
                      "--partition-by", "id", "--scheduler", scheduler]), "--scheduler")
+
+
+def test_province_scheduler_not_tcp(region, tmp_path):
+    """`province --scheduler ftp://x` is refused naming --scheduler, before any work."""
+    refused(run_cli(["province", "--region", str(region), "--out", str(tmp_path / "o"), "-q",
+                     "--scheduler", "ftp://x"]), "--scheduler", "ftp://x")
+    assert not (tmp_path / "o").exists()
+
+
+def test_coverage_scheduler_unreachable(region, tmp_path, monkeypatch):
+    """A scheduler with nothing listening ends in exit 1 'cannot reach the Dask scheduler at
+    ...' after the stated connect timeout, not an OSError traceback."""
+    import time
+
+    import gis.partition_dask
+
+    monkeypatch.setattr(gis.partition_dask, "CONNECT_TIMEOUT_S", 2.0)
+    t0 = time.monotonic()
+    res = run_cli(["coverage", "--region", str(region), "--out", str(tmp_path / "o"), "-q",
+                   "--partition-by", "id", "--scheduler", "tcp://127.0.0.1:1"])
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert res.exit_code == 1, res.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:1" in res.output
+    assert "after 2 s" in res.output
+    assert time.monotonic() - t0 < 30  # the stated timeout, not distributed's 30 s default
+    assert not (tmp_path / "o" / "coverage").exists()
+
+
+def _xlsx_bytes(tmp: Path) -> bytes:
+    import pandas as pd
+
+    pd.DataFrame({"area_id": ["A001"], "population": ["5"]}).to_excel(tmp / "ok.xlsx",
+                                                                      index=False)
+    return (tmp / "ok.xlsx").read_bytes()
+
+
+XLSX = [  # (case, bytes maker, words)
+    ("csv renamed", lambda t: b"area_id,population\nA001,5\n", ["not an Excel .xlsx file",
+                                                                "ZIP/XLSX", ".csv"]),
+    ("random bytes", lambda t: os.urandom(256).replace(b"PK", b"pk"),
+     ["not an Excel .xlsx file"]),
+    ("encrypted / old xls", lambda t: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+     ["password-protected", "save it as .xlsx or .csv"]),
+    ("truncated", lambda t: _xlsx_bytes(t)[:200], ["broken Excel .xlsx", ".csv"]),
+    ("zip not a workbook", lambda t: _zip_of_text(t), ["broken Excel .xlsx"]),
+]
+
+
+def _zip_of_text(tmp: Path) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "z.zip", "w") as z:
+        z.writestr("hello.txt", "hi")
+    return (tmp / "z.zip").read_bytes()
+
+
+@pytest.mark.parametrize(("case", "make", "words"), XLSX, ids=[c[0] for c in XLSX])
+def test_xlsx_not_a_workbook(region, tmp_path, case, make, words):
+    """A '.xlsx' that is not a readable workbook is refused naming the file and saying why."""
+    c = _file(tmp_path, "c.xlsx", make(tmp_path))
+    refused(run_cli(["population", "--region", str(region), "--census", str(c),
+                     "--out", str(tmp_path / "o")]), "c.xlsx", *words)
+
+
+def test_xlsx_census_is_read(region, tmp_path):
+    """A real .xlsx census is read (the check does not refuse a good workbook)."""
+    _xlsx_bytes(tmp_path)
+    res = run_cli(["population", "--region", str(region), "--census", str(tmp_path / "ok.xlsx"),
+                   "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "5 people" in res.output
+
+
+# --------------------------------------------------------------------- STATUS.csv, --at 24:00
+def test_status_new_row_without_priority(tmp_path):
+    """A STATUS.csv with no priority column gives its new errand the middle priority 2."""
+    from routing.replan import NEW_PRIORITY, read_status
+
+    s = _file(tmp_path, "STATUS.csv", "errand_id,status,kind,pickup_lon,pickup_lat,"
+              "service_minutes\nE1,done,,,,\nN1,new,home_visit,1.52,42.51,15\n")
+    states, new = read_status(str(s))
+    assert states == {"E1": "done", "N1": "new"}
+    assert [(e.id, e.priority, e.service_s) for e in new] == [("N1", NEW_PRIORITY, 900)]
+    assert NEW_PRIORITY == 2
+
+
+def test_status_missing_column_named_as_written(region, tmp_path):
+    """A new row without service_minutes is refused listing STATUS.csv's own columns
+    (errand_id, status ...), not the renamed 'id' without 'status'."""
+    p = _file(tmp_path, "plan.json", '{"routes": [], "date": "2026-03-02"}')
+    s = _file(tmp_path, "STATUS.csv", "errand_id,status,kind,pickup_lon,pickup_lat\n"
+              "N1,new,home_visit,1.52,42.51\n")
+    res = run_cli(["routes", "replan", "--region", str(region), "--plan", str(p), "--status",
+                   str(s), "--at", "12:00", "--out", str(tmp_path / "o")])
+    refused(res, "STATUS.csv", "'service_minutes'", "missing column",
+            "['errand_id', 'status', 'kind', 'pickup_lon', 'pickup_lat']")
+    assert "'id'" not in res.output
+
+
+@pytest.mark.parametrize("at", ["24:00", "24:00:00"])
+def test_replan_at_end_of_day(region, tmp_path, at):
+    """A re-plan at 24:00 has nothing left to plan: refused naming --at, before any work."""
+    p = _file(tmp_path, "plan.json", '{"routes": [], "date": "2026-03-02"}')
+    s = _file(tmp_path, "STATUS.csv", "errand_id,status\nE1,done\n")
+    refused(run_cli(["routes", "replan", "--region", str(region), "--plan", str(p), "--status",
+                     str(s), "--at", at, "--out", str(tmp_path / "o")]),
+            "--at", "the day is over at 24:00")
+    assert not (tmp_path / "o").exists()
+
+
+# -------------------------------------------------------------------------------- delegate
+def test_delegate_add_more_than_exist(region, tmp_path):
+    """`delegate --add 100000` says how many pairs could help and were all chosen, with the
+    summary; the count is chosen.csv's, and asking for exactly that many gives the same plan."""
+    import pandas as pd
+
+    res = run_cli(["delegate", "--region", str(region), "--out", str(tmp_path / "o"),
+                   "--add", "100000"])
+    assert res.exit_code == 0, res.output
+    chosen = pd.read_csv(tmp_path / "o" / "delegation" / "chosen.csv")
+    n = len(chosen)
+    assert 0 < n < 100000
+    assert "item delegation(s)" in res.output  # the summary
+    assert f"asked for 100000 pair(s); only {n} delegable" in res.output
+    assert (chosen["added_population"] > 0).all()  # every chosen pair reaches someone new
+    exact = run_cli(["delegate", "--region", str(region), "--out", str(tmp_path / "p"),
+                     "--add", str(n)])
+    assert exact.exit_code == 0, exact.output
+    assert "asked for" not in exact.output
+    again = pd.read_csv(tmp_path / "p" / "delegation" / "chosen.csv")
+    assert set(zip(again["outlet_id"], again["item_id"], strict=True)) == set(
+        zip(chosen["outlet_id"], chosen["item_id"], strict=True))
