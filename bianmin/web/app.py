@@ -195,6 +195,6 @@ def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path 
     app.include_router(dispatch.router)
     app.include_router(reports.router)
     app.include_router(api.router)
-    for module in ("runner", "rate"):
+    for module in ("runner", "rate", "planner_map"):
         _optional_router(app, module)
     return app
