@@ -223,14 +223,13 @@ def test_rating_once(day) -> None:
 
 def test_record_checks_assignee_and_audits_in_one_transaction(ledger_url) -> None:
     """`record(expect_runner=, audit=)`: wrong runner refused, event and audit line together."""
+    import pandas as pd
     import sqlalchemy as sa
 
     from routing.ledger import Ledger, LedgerError
     from routing.ledger.models import AuditRow
     from routing.ledger.store import NotAssignee
     from routing.tables import errands_from_frame, runners_from_frame
-
-    import pandas as pd
 
     led = Ledger(ledger_url, pool_size=3)
     led.add_runners(runners_from_frame(pd.DataFrame(
