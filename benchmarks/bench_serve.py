@@ -87,13 +87,14 @@ def setup_day(url: str, n_runners: int) -> dict[str, list[str]]:
     return by_runner
 
 
-def serve_main(db: str, port: int) -> None:
+def serve_main(db: str, port: int, threads: int = 0) -> None:
     """The server subprocess: the app on ``db`` under uvicorn (what ``bianmin serve`` runs)."""
     import uvicorn
 
-    from bianmin.web.app import create_app
+    from bianmin.web.app import WORKER_THREADS, create_app
 
-    app = create_app(region=ROOT / "data" / "chengdu", db_url=db, secret_key=SECRET)
+    app = create_app(region=ROOT / "data" / "chengdu", db_url=db, secret_key=SECRET,
+                     threads=threads or WORKER_THREADS)
     app.state.clock = lambda: dt.datetime.combine(DAY, dt.time(10))
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
 
@@ -139,7 +140,8 @@ async def _drive(base: str, by_runner: dict[str, list[str]], rate: float, second
     return lat, codes, accepted
 
 
-def run_backend(name: str, url: str, n_runners: int, rate: float, seconds: float) -> dict:
+def run_backend(name: str, url: str, n_runners: int, rate: float, seconds: float,
+                threads: int = 0) -> dict:
     """Set up, serve, drive, count: one row."""
     import httpx
 
@@ -148,7 +150,8 @@ def run_backend(name: str, url: str, n_runners: int, rate: float, seconds: float
     by_runner = setup_day(url, n_runners)
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(port),
+                             "--threads", str(threads)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -179,7 +182,9 @@ def run_backend(name: str, url: str, n_runners: int, rate: float, seconds: float
     per = Counter(events)
     lat_ms = sorted(1000 * x for x in lat)
     q = statistics.quantiles(lat_ms, n=20) if len(lat_ms) >= 2 else lat_ms * 19
-    return {"backend": name, "runners": n_runners, "target_per_s": rate, "seconds": round(wall, 1),
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"backend": name, "threads": threads or "default", "load_1min": load,
+            "runners": n_runners, "target_per_s": rate, "seconds": round(wall, 1),
             "requests": len(lat), "req_per_s": round(len(lat) / wall, 1),
             "p50_ms": round(statistics.median(lat_ms), 1), "p95_ms": round(q[18], 1),
             "accepted": len(accepted), "refused": len(lat) - len(accepted),
@@ -197,12 +202,14 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=50.0, help="updates a second, all together")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="server worker threads (default: bianmin serve's)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve_main(args.serve, args.port)
+        serve_main(args.serve, args.port, args.threads)
         return
     n, rate, secs = (4, 4.0, 3.0) if args.quick else (args.runners, args.rate, args.seconds)
     secs = min(secs, 120.0)  # bounded
@@ -212,12 +219,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bmserve") as tmp:
             for backend in args.backends.split(","):
                 if backend == "sqlite":
-                    yield run_backend("sqlite", f"sqlite:///{tmp}/ledger.db", n, rate, secs)
+                    yield run_backend("sqlite", f"sqlite:///{tmp}/ledger.db", n, rate, secs,
+                                      args.threads)
                 elif backend == "postgresql":
                     from pgcluster import pg_cluster
 
                     with pg_cluster() as fresh:
-                        yield run_backend("postgresql", fresh(), n, rate, secs)
+                        yield run_backend("postgresql", fresh(), n, rate, secs, args.threads)
 
     emit(rows(), args.json)
 

@@ -12,6 +12,9 @@ import typer
 from .cmd_ledger import DB_OPTION
 from .common import REGION_OPTION, out, user_errors
 
+#: Same default as bianmin.web.app.WORKER_THREADS (not imported: keeps the CLI's start light).
+WORKER_THREADS = 16
+
 
 def _read_secret(path: Path | None) -> bytes:
     """The secret from a file (created with 32 random bytes when missing), else a fresh one."""
@@ -81,6 +84,9 @@ def register(app: typer.Typer) -> None:
                                                 "sheets and the planning map."),
               time_limit: float = typer.Option(20.0, "--time-limit",
                                                help="Seconds each planning run may take."),
+              threads: int = typer.Option(WORKER_THREADS, "--threads", min=1, max=256,
+                                          help="Worker threads for requests (the database "
+                                          "pool is sized to them)."),
               ) -> None:
         """Run the web workbench (dispatchers, runners, ratings) on the ledger."""
         import uvicorn
@@ -91,8 +97,11 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             check_seconds(time_limit, "--time-limit")
             webapp = create_app(region=region, db_url=db, secret_key=_read_secret(secret_file),
-                                cache_dir=cache, plan_time_limit=time_limit)
+                                cache_dir=cache, plan_time_limit=time_limit,
+                                threads=threads)
         out.print(f"bianmin serve: http://{host}:{port}/dispatch/", highlight=False)
-        # no access log: paths carry runners' tokens; the app logs redacted paths at INFO
+        # no access log: paths carry runners' tokens; the app logs redacted paths at INFO.
+        # One process: the ledger's SQLite writers and the planning jobs live in it; requests
+        # run on ``threads`` worker threads (create_app's lifespan sets anyio's limiter).
         uvicorn.run(webapp, host=host, port=port, access_log=False, log_level="warning",
                     proxy_headers=False)

@@ -140,3 +140,41 @@ def test_accounts_on_postgresql(ledger_url, tmp_path):
         assert c.get("/api/board").status_code == 200
     finally:
         a.state.ledger.close()
+
+
+def test_planning_map_built_once_served_read_only(app, tmp_path, chengdu):
+    """The planner's map: login required, built on first open, no file outside its folder."""
+    import json
+
+    from bianmin.web.planner_map import MAP_CSP
+
+    app.state.region = chengdu  # loaded once per session already
+    cache = tmp_path / "cache"
+    (cache / "secret.txt").write_text("not for the browser")
+    c = TestClient(app)
+    for p in ("/dispatch/planner/map/", "/dispatch/planner/map/index.html",
+              "/dispatch/planner/map"):
+        r = c.get(p, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/dispatch/login", p
+    assert not (cache / "planning-map").exists()  # anonymous requests build nothing
+    assert _login(c, "ann", "correct horse").status_code == 303
+    assert 'href="/dispatch/planner/map/"' in c.get("/dispatch/planner").text
+    page = c.get("/dispatch/planner/map/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"] == MAP_CSP
+    folder = cache / "planning-map" / "planning"
+    assert page.text == (folder / "index.html").read_text(encoding="utf-8")
+    assert "leaflet" in page.text.lower()
+    assert not list((cache / "planning-map").glob(".*tmp*"))  # the staging folder is gone
+    layer = sorted(folder.glob("*.geojson"))[0]
+    got = c.get(f"/dispatch/planner/map/{layer.name}")
+    assert got.status_code == 200
+    assert json.loads(got.text)["type"] == "FeatureCollection"
+    stamp = (folder / "index.html").stat().st_mtime_ns
+    assert c.get("/dispatch/planner/map/index.html").text == page.text
+    assert (folder / "index.html").stat().st_mtime_ns == stamp  # not rebuilt
+    (folder / "out.txt").symlink_to(cache / "secret.txt")
+    for p in ("..%2F..%2Fsecret.txt", "%2E%2E/%2E%2E/secret.txt", "%2Fetc%2Fpasswd",
+              "..%2F..%2F..%2Fl.db", "out.txt", "nope.html", "assets"):
+        r = c.get(f"/dispatch/planner/map/{p}")
+        assert r.status_code == 404 and "not for the browser" not in r.text, p

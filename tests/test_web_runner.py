@@ -219,3 +219,78 @@ def test_rating_once(day) -> None:
     assert r2.status_code == 409 and 'id="already"' in r2.text and 'id="already"' in again
     rated = [e for e in led.events(DAY, ref) if e.kind == "rated"]
     assert [(e.rating, e.comment, e.actor) for e in rated] == [(4, "很好", "citizen")]
+
+
+def test_record_checks_assignee_and_audits_in_one_transaction(ledger_url) -> None:
+    """`record(expect_runner=, audit=)`: wrong runner refused, event and audit line together."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from routing.ledger import Ledger, LedgerError
+    from routing.ledger.models import AuditRow
+    from routing.ledger.store import NotAssignee
+    from routing.tables import errands_from_frame, runners_from_frame
+
+    led = Ledger(ledger_url, pool_size=3)
+    led.add_runners(runners_from_frame(pd.DataFrame(
+        [{"id": r, "name": r, "base_outlet_id": "B0", "shift_start": "08:00",
+          "shift_end": "18:00", "mode": "walk"} for r in ("R1", "R2")], dtype=object),
+        file="t", base_ids=["B0"]))
+    led.add_errands(errands_from_frame(pd.DataFrame(
+        [{"id": "H1", "kind": "home_visit", "pickup_lon": "104.0", "pickup_lat": "30.6",
+          "service_minutes": "10", "priority": "2"}], dtype=object), file="t"), DAY)
+    led.record(DAY, "H1", "assigned", runner_id="R1")
+    begins = []
+    sa.event.listen(led.engine, "begin", lambda conn: begins.append(1))
+
+    def audits() -> list[tuple]:
+        with led.session() as s:
+            return [(a.actor, a.action, a.day, a.errand_ref)
+                    for a in s.scalars(sa.select(AuditRow).order_by(AuditRow.pk))]
+
+    with pytest.raises(NotAssignee):
+        led.record(DAY, "H1", "picked_up", runner_id="R2", actor="runner:R2",
+                   expect_runner="R2", audit="picked_up")
+    with pytest.raises(NotAssignee):
+        led.record(DAY, "nope", "picked_up", runner_id="R1", expect_runner="R1")
+    begins.clear()
+    led.record(DAY, "H1", "picked_up", runner_id="R1", actor="runner:R1", expect_runner="R1",
+               audit="picked_up")
+    assert len(begins) == 1  # the check, the event and the audit line: one transaction
+    with pytest.raises(LedgerError, match="picked_up: cannot record picked_up"):
+        led.record(DAY, "H1", "picked_up", runner_id="R1", actor="runner:R1",
+                   expect_runner="R1", audit="picked_up")
+    assert audits() == [("runner:R1", "picked_up", DAY, "H1")]  # refused ones left none
+    assert [e.kind for e in led.events(DAY, "H1")] == ["created", "assigned", "picked_up"]
+    assert led.statuses(DAY)["H1"] == ("picked_up", "R1")
+    led.close()
+
+
+def test_runner_post_is_one_transaction(day) -> None:
+    """A runner's accepted post opens exactly one database transaction and audits itself."""
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from bianmin.web.tokens import csrf_for, make_runner_token
+    from routing.ledger.models import AuditRow
+
+    app = day["app"]
+    led = app.state.ledger
+    ref, (_, runner) = next((r, v) for r, v in led.statuses(DAY).items()
+                            if v[0] == "assigned" and v[1])
+    tok = make_runner_token(SECRET, runner, DAY)
+    begins = []
+    listener = lambda conn: begins.append(1)  # noqa: E731
+    sa.event.listen(led.engine, "begin", listener)
+    try:
+        with TestClient(app) as c:
+            r = c.post(f"/r/{tok}/event", data={"ref": ref, "kind": "picked_up",
+                                                 "csrf_token": csrf_for(SECRET, tok)},
+                       follow_redirects=False)
+    finally:
+        sa.event.remove(led.engine, "begin", listener)
+    assert r.status_code == 303 and len(begins) == 1
+    assert led.statuses(DAY)[ref] == ("picked_up", runner)
+    with led.session() as s:
+        last = s.scalars(sa.select(AuditRow).order_by(AuditRow.pk.desc())).first()
+    assert (last.actor, last.action, last.errand_ref) == (f"runner:{runner}", "picked_up", ref)

@@ -15,9 +15,11 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -29,7 +31,8 @@ from routing.ledger import Ledger
 from .i18n import LANGS, lang_of, translate
 from .security import CSRF_FIELD, LoginThrottle, NotLoggedIn, csrf_field, current_user
 
-__all__ = ["create_app", "get_region", "render", "SESSION_COOKIE", "redact_path"]
+__all__ = ["create_app", "get_region", "render", "SESSION_COOKIE", "redact_path",
+           "WORKER_THREADS"]
 
 log = logging.getLogger("bianmin.web")
 
@@ -42,6 +45,11 @@ SESSION_MAX_AGE = 36 * 3600
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
        "form-action 'self'")
+#: Threads running synchronous endpoints (anyio's default is 40: too many for 2 cores and a
+#: 15-connection pool; docs/benchmarks.md "Runners posting to bianmin serve").
+WORKER_THREADS = 16
+#: Connections beyond the worker threads (planning jobs, ``asyncio.to_thread`` pages).
+POOL_SPARE = 4
 _TOKEN_PATH = re.compile(r"^/(r|rate)/[^/]+")
 
 
@@ -81,7 +89,7 @@ def _optional_router(app: FastAPI, module: str) -> None:
 
 def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path | None = None,
                plan_time_limit: float = 20.0, https_only: bool = False,
-               pdf_sheets: bool = True) -> FastAPI:
+               pdf_sheets: bool = True, threads: int = WORKER_THREADS) -> FastAPI:
     """The workbench on one ledger database and one region.
 
     Parameters
@@ -100,12 +108,26 @@ def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path 
         Mark the session cookie ``Secure`` (behind TLS).
     pdf_sheets
         Write PDF route sheets beside the HTML ones.
+    threads
+        Worker threads running the (synchronous) endpoints; the database pool holds as many
+        connections plus a few for the planning jobs, so no request waits for a connection
+        while holding a thread.
     """
     if len(secret_key) < 16:
         raise ValueError("the secret key needs at least 16 bytes")
-    app = FastAPI(title="bianmin", docs_url=None, redoc_url=None, openapi_url=None)
+    if threads < 1:
+        raise ValueError("threads: at least 1")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    app = FastAPI(title="bianmin", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     st = app.state
-    st.ledger = Ledger(db_url)
+    st.ledger = Ledger(db_url, pool_size=threads + POOL_SPARE)
+    st.threads = threads
     st.region_dir = Path(region)
     st.region = None
     st.region_lock = threading.Lock()
@@ -173,6 +195,6 @@ def create_app(*, region: Path, db_url: str, secret_key: bytes, cache_dir: Path 
     app.include_router(dispatch.router)
     app.include_router(reports.router)
     app.include_router(api.router)
-    for module in ("runner", "rate"):
+    for module in ("runner", "rate", "planner_map"):
         _optional_router(app, module)
     return app

@@ -126,35 +126,30 @@ async def month_view(request: Request, user: UserDep) -> Response:
 
 
 def _planner_data(app: object) -> dict:
-    from gis.coverage import coverage_of_region
+    from .planner_map import coverage_and_items
 
     st = app.state  # type: ignore[attr-defined]
     cached = getattr(st, "planner_cache", None)
     if cached is not None:
         return cached
-    reg = get_region(app)  # type: ignore[arg-type]
-    cov = coverage_of_region(reg)  # type: ignore[arg-type]
+    cov, ic = coverage_and_items(app)
     areas = _records(cov.areas.drop(columns=[c for c in cov.areas.columns
                                              if c == "geometry"]))
     data: dict = {"summary": cov.summary(), "areas": areas,
                   "area_cols": [c for c in cov.areas.columns if c != "geometry"]}
-    try:
-        from gis.items import item_coverage_of_region
-
-        ic = item_coverage_of_region(reg, cov)  # type: ignore[arg-type]
-        items = getattr(ic, "items", None)
-        if items is not None:
-            data["items"] = _records(items)
-            data["item_cols"] = list(items.columns)
-    except Exception as exc:  # no catalogue, or one that cannot be read: shown, not fatal
-        data["items_error"] = type(exc).__name__
+    items = getattr(ic, "items", None)
+    if items is not None:
+        data["items"] = _records(items)
+        data["item_cols"] = list(items.columns)
+    elif ic is None:  # no catalogue, or one that cannot be read: shown, not fatal
+        data["items_error"] = "no items"
     st.planner_cache = data
     return data
 
 
 @router.get("/planner")
 async def planner(request: Request, user: UserDep) -> Response:
-    """The region's coverage and per-item tables (read-only)."""
+    """The region's coverage and per-item tables (read-only), linking the planning map."""
     data = await asyncio.to_thread(_planner_data, request.app)
     return render(request, "planner.html", data)
 

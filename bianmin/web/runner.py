@@ -8,7 +8,8 @@ off by default, docs/routing.md "The call link"). Nothing of another runner's st
 read into the page.
 
 The buttons post to ``/r/<token>/event`` with a CSRF value bound to the token; the event is
-written through :meth:`routing.ledger.Ledger.record` with ``actor="runner:<id>"``. An errand
+written through :meth:`routing.ledger.Ledger.record` with ``actor="runner:<id>"`` in ONE
+transaction that also checks the errand is this runner's and writes the audit line. An errand
 that is not on this runner's route (or was re-assigned since) is refused (403); a step the
 ledger does not allow (delivered twice, …) answers 409 with the ledger's message.
 """
@@ -24,16 +25,14 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
 from routing.ledger import LedgerError
-from routing.ledger.models import ErrandRow
+from routing.ledger.store import NotAssignee
 from routing.navlinks import amap_url, baidu_url, tel_url
 from routing.plan import mask_phone
 from routing.sheets import mask_numbers
 from routing.tables import Errand
 
-from .accounts import audit
 from .tokens import (
     RunnerPass,
     TokenRefused,
@@ -131,13 +130,6 @@ def runner_stops(ledger: Any, runner_id: str, day: dt.date, *, call_links: bool 
     return route, out
 
 
-def _assignee(ledger: Any, day: dt.date, ref: str) -> str | None:
-    """The runner an errand is assigned to now (the newest plan's, or a re-plan's)."""
-    with ledger.session() as s:
-        return s.scalar(select(ErrandRow.runner_id).where(ErrandRow.day == day,
-                                                          ErrandRow.ref == ref))
-
-
 def _pass(request: Request, token: str) -> RunnerPass:
     clock = getattr(request.app.state, "clock", None)
     return read_runner_token(app_secret(request.app), token,
@@ -187,16 +179,16 @@ def runner_event(request: Request, token: str, ref: str = Form(""), kind: str = 
                      message="表单已失效，请刷新页面 The form expired: reload the page")
     if kind not in RUNNER_KINDS:
         return _page(request, token, p, status_code=400, message="未知操作 Unknown action")
-    ledger = request.app.state.ledger
-    if _assignee(ledger, p.day, ref) != p.runner_id:  # on this runner's route, not moved since
+    why = " ".join(x for x in (reason.strip(), reason_text.strip()) if x)[:500]
+    actor = f"runner:{p.runner_id}"[:64]
+    try:  # one transaction: on this runner's route (not moved since), the event, the audit line
+        request.app.state.ledger.record(
+            p.day, ref, kind, runner_id=p.runner_id,
+            reason=(why or None) if kind == "failed" else None, actor=actor,
+            expect_runner=p.runner_id, audit=kind)
+    except NotAssignee:
         return _page(request, token, p, status_code=403,
                      message="不是您的任务 Not one of your errands")
-    why = " ".join(x for x in (reason.strip(), reason_text.strip()) if x)[:500]
-    try:
-        ledger.record(p.day, ref, kind, runner_id=p.runner_id,
-                      reason=(why or None) if kind == "failed" else None,
-                      actor=f"runner:{p.runner_id}"[:64])
     except LedgerError as exc:
         return _page(request, token, p, status_code=409, message=str(exc))
-    audit(ledger, f"runner:{p.runner_id}"[:64], kind, day=p.day, ref=ref)
     return RedirectResponse(f"/r/{token}", status_code=303)

@@ -53,13 +53,17 @@ def _check_url(url: str) -> str:
     return url
 
 
-def engine_for(url: str, **kw: object) -> Engine:
+def engine_for(url: str, *, pool_size: int | None = None, **kw: object) -> Engine:
     """An engine for ``url`` with the ledger's connection settings.
 
     Parameters
     ----------
     url
         ``sqlite:///path`` or ``postgresql+psycopg://…`` (``postgresql://`` uses psycopg).
+    pool_size
+        Connections kept open (default SQLAlchemy's 5 + 10 overflow); a server passes its
+        number of worker threads so no thread waits for a connection. ``max_overflow`` is
+        a quarter of it (at least 2). Ignored for an in-memory SQLite database.
     **kw
         Passed to :func:`sqlalchemy.create_engine`.
 
@@ -68,9 +72,12 @@ def engine_for(url: str, **kw: object) -> Engine:
     sqlalchemy.Engine
     """
     url = _check_url(url)
+    db = make_url(url).database
+    if pool_size is not None and (make_url(url).get_backend_name() != "sqlite"
+                                  or (db and db != ":memory:")):
+        kw = {"pool_size": pool_size, "max_overflow": max(2, pool_size // 4), **kw}
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kw)
-    db = make_url(url).database
     if db and db != ":memory:" and not Path(db).parent.exists():
         raise InputError(InputProblem("--db", None, None,
                                       f"folder {Path(db).parent} does not exist"))

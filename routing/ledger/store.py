@@ -37,9 +37,17 @@ from ..tables import (
     runners_from_frame,
 )
 from .db import LedgerError, engine_for, retrying, upgrade
-from .models import EVENT_KINDS, ErrandRow, EventRow, PlanRow, PlanStopRow, RunnerRow
+from .models import (
+    EVENT_KINDS,
+    AuditRow,
+    ErrandRow,
+    EventRow,
+    PlanRow,
+    PlanStopRow,
+    RunnerRow,
+)
 
-__all__ = ["Ledger", "IntakeRules", "EventInfo", "ALLOWED_FROM"]
+__all__ = ["Ledger", "IntakeRules", "EventInfo", "ALLOWED_FROM", "NotAssignee"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,10 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "failed": frozenset({"created", "assigned", "picked_up"}),
     "rated": frozenset({"delivered"}),
 }
+
+
+class NotAssignee(LedgerError):
+    """The errand is not (or no longer) assigned to the runner who reports it."""
 
 
 @dataclass(frozen=True)
@@ -180,10 +192,14 @@ class Ledger:
         ``sqlite:///path`` (default embedded) or ``postgresql+psycopg://…``; or an engine.
     migrate
         Bring the database to the newest migration first (an empty one is created).
+    pool_size
+        Connections kept open (:func:`routing.ledger.db.engine_for`); a server passes its
+        worker threads.
     """
 
-    def __init__(self, url: str | Engine, *, migrate: bool = True) -> None:
-        self.engine = url if isinstance(url, Engine) else engine_for(url)
+    def __init__(self, url: str | Engine, *, migrate: bool = True,
+                 pool_size: int | None = None) -> None:
+        self.engine = url if isinstance(url, Engine) else engine_for(url, pool_size=pool_size)
         if migrate:
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -303,18 +319,29 @@ class Ledger:
     def record(self, day: dt.date, ref: str, kind: str, *, runner_id: str | None = None,
                reason: str | None = None, rating: int | None = None,
                comment: str | None = None, at: dt.datetime | None = None,
-               actor: str | None = None, plan_pk: int | None = None) -> EventInfo:
+               actor: str | None = None, plan_pk: int | None = None,
+               expect_runner: str | None = None, audit: str | None = None) -> EventInfo:
         """Append an event to an errand and move its status, safely under concurrency.
 
         The errand's row is locked (``FOR UPDATE`` on PostgreSQL, the write lock of
         ``BEGIN IMMEDIATE`` on SQLite) while its next ``seq`` is taken, so no two updates
-        read the same state; contended transactions are retried.
+        read the same state; contended transactions are retried. The ownership check, the
+        event and the audit line are one transaction (a runner's post is one round of locks).
+
+        Parameters
+        ----------
+        expect_runner
+            Refuse (:class:`NotAssignee`) unless the errand is assigned to this runner now.
+        audit
+            Also append an audit line with this action (``actor``, the day and the ref; no
+            detail) in the same transaction.
 
         Raises
         ------
         LedgerError
             Unknown errand, unknown kind, a transition not allowed (e.g. ``delivered`` before
-            ``assigned``), a second rating, a rating outside 1–5, ``failed`` without a reason.
+            ``assigned``), a second rating, a rating outside 1–5, ``failed`` without a reason;
+            :class:`NotAssignee` (a subclass) when ``expect_runner`` does not hold the errand.
         """
         if kind not in EVENT_KINDS or kind == "created":
             raise LedgerError(f"unknown event {kind!r}: expected one of "
@@ -332,7 +359,10 @@ class Ledger:
                 row = s.scalars(select(ErrandRow).where(
                     ErrandRow.day == day, ErrandRow.ref == ref).with_for_update()).first()
                 if row is None:
-                    raise LedgerError(f"no errand {ref!r} on {day}")
+                    raise (NotAssignee if expect_runner else LedgerError)(
+                        f"no errand {ref!r} on {day}")
+                if expect_runner is not None and row.runner_id != expect_runner:
+                    raise NotAssignee(f"errand {ref!r} is not assigned to this runner")
                 if row.status not in ALLOWED_FROM[kind]:
                     raise LedgerError(f"errand {ref!r} is {row.status}: cannot record {kind}")
                 if kind == "rated" and s.scalar(select(func.count()).where(
@@ -349,6 +379,9 @@ class Ledger:
                     row.status = kind
                 if kind == "assigned":
                     row.runner_id = runner_id
+                if audit is not None:
+                    s.add(AuditRow(at=_now(), actor=(actor or "")[:64], action=audit[:32],
+                                   day=day, errand_ref=ref[:64], detail=""))
                 return EventInfo(ref, ev.seq, kind, at, who, reason, ev.rating, comment, actor)
         try:
             info = retrying(tx)
