@@ -27,6 +27,7 @@ from .common import day_of, latest_folder, plan_folder_of
 from .i18n import translate
 from .jobs import Progress
 from .security import check_csrf, login_session, logout_session, require_user
+from .tokens import qr_data_url, runner_link
 
 __all__ = ["router"]
 
@@ -96,9 +97,14 @@ def board(request: Request, user: UserDep) -> Response:
     folder = latest_folder(request, day)
     sheets = sorted(p.stem for p in (folder / "sheets").glob("*.html")) if folder else []
     job = st.jobs.running()
+    runners = led.runners()
+    base = str(request.base_url).rstrip("/")
+    links = {r.id: runner_link(request.app, r.id, day, base_url=base) for r in runners}
     return render(request, "board.html", {
         "day": day, "counts": counts, "errands": errands, "statuses": statuses,
-        "runners": led.runners(), "plan": plan, "sheets": sheets,
+        "runners": runners, "links": links,
+        "qrs": {rid: qr_data_url(url) for rid, url in links.items()},
+        "plan": plan, "sheets": sheets,
         "has_workbook": bool(folder and (folder / "routes.xlsx").exists()),
         "job": job.public() if job else None, "month": day.strftime("%Y-%m"),
         "today": dt.date.today()})
