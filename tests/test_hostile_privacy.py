@@ -39,7 +39,7 @@ def run(tmp_path_factory):
     add_day_files(reg, errands, runners_frame(["R1", "R2"], [f"{RUNNER}一", f"{RUNNER}二"]))
     out = root / "out"
     res = run_cli(["-v", "demo", "--region", str(reg), "--out", str(out), "--tiles", "none",
-                   "--time-limit", "1", "--date", "2026-11-26"])
+                   "--time-limit", "5", "--date", "2026-11-26"])
     assert res.exit_code == 0, res.output
     return {"out": out, "log": res.output, "errands": errands}
 

@@ -57,7 +57,7 @@ def demo_out(tmp_path_factory):
                   runners_frame(RUNNER_IDS, RUNNER_NAMES))
     out = root / "out"
     res = run_cli(["demo", "--region", str(reg), "--out", str(out), "--tiles", "none",
-                   "--time-limit", "1", "--date", "2026-11-26", "--quiet"])
+                   "--time-limit", "5", "--date", "2026-11-26", "--quiet"])
     assert res.exit_code == 0, res.output
     return out
 
