@@ -32,6 +32,7 @@ from .io import Column, read_table, validate_table
 from .islands import outlet_sources
 from .network import RoadNetwork
 from .region import OUTLET_KINDS, Region, RegionSettings
+from .rules import shown_minutes, snapped, within_circle
 
 __all__ = ["ITEM_COLUMNS", "ITEM_TABLE_COLUMNS", "ItemTable", "ItemCoverage", "load_catalogue",
            "parse_services", "read_outlet_items", "items_of_region", "item_coverage",
@@ -456,11 +457,10 @@ def _subset_minutes(network: RoadNetwork, settings: RegionSettings, outlets: gpd
             t = np.full(len(sel), np.inf)
             for ds in dsnaps:  # the faster of the main-network and the nearest-part snap
                 ti = ds.access_s + node_s[ds.node]
-                ti[ds.distance_m > settings.max_snap_m] = np.inf
+                ti[~snapped(ds.distance_m, settings.max_snap_m)] = np.inf
                 t = np.minimum(t, ti)
-            minutes = np.round(np.where(np.isfinite(t), t / 60.0, np.nan), 2)
-            set_min[sel, s] = minutes
-            set_cov[sel, s] = np.isfinite(t) & (minutes <= circle.minutes)
+            set_min[sel, s] = shown_minutes(np.where(np.isfinite(t), t, np.nan))
+            set_cov[sel, s] = within_circle(t, circle.minutes)  # the one rule (gis.rules)
     return len(tasks)
 
 
