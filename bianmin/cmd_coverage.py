@@ -15,6 +15,8 @@ from gis.writers import write_coverage
 from .common import (
     OUT_OPTION,
     REGION_OPTION,
+    SCHEDULER_OPTION,
+    WORKERS_OPTION,
     check_out,
     check_scheduler,
     final_path,
@@ -40,10 +42,8 @@ def register(app: typer.Typer) -> None:
         partition_by: str | None = typer.Option(
             None, "--partition-by", help="Run partition by partition: the areas' field "
             "(e.g. county, or id for one per area); same tables as the whole run."),
-        workers: int = typer.Option(2, "--workers", min=1,
-                                    help="Dask worker processes (with --partition-by)."),
-        scheduler: str = typer.Option("local", "--scheduler",
-                                      help="'local' or a Dask scheduler, tcp://HOST:PORT."),
+        workers: int = WORKERS_OPTION,
+        scheduler: str = SCHEDULER_OPTION,
     ) -> None:
         """Time from every resident to the nearest outlet; who is inside their circle.
 

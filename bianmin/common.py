@@ -27,6 +27,11 @@ EXIT_BAD_INPUT = 2
 #: The options every command shares (one definition: same default, same help everywhere).
 REGION_OPTION = typer.Option(Path("data/chengdu"), "--region", help="Region folder (region.toml).")
 OUT_OPTION = typer.Option(Path("out"), "--out", help="Output folder.")
+#: Dask options of the partitioned commands (coverage --partition-by, province).
+WORKERS_OPTION = typer.Option(2, "--workers", min=1,
+                              help="Dask worker processes (for a partitioned run).")
+SCHEDULER_OPTION = typer.Option("local", "--scheduler",
+                                help="'local' or a Dask scheduler, tcp://HOST:PORT.")
 
 #: Environment variable: seconds a run waits for another run's lock on its output folder.
 LOCK_WAIT_ENV = "BIANMIN_LOCK_WAIT"

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .network import RoadNetwork
+from .rules import snapped
 
 __all__ = ["outlet_sources", "demand_times", "reasons"]
 
@@ -48,7 +49,7 @@ def demand_times(network: RoadNetwork, node_s: np.ndarray, which: np.ndarray, lo
     for islands in (False, True):
         s = network.snap(lon, lat, mode=mode, islands=islands)
         t = s.access_s + node_s[s.node]
-        t[s.distance_m > max_snap_m] = np.inf
+        t[~snapped(s.distance_m, max_snap_m)] = np.inf
         better = t < best_t
         best_t[better] = t[better]
         best_o[better] = owner[which[s.node[better]]]

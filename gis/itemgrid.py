@@ -26,6 +26,7 @@ import shapely
 from .items import ItemTable, items_of_region
 from .network import RoadNetwork
 from .region import Region, RegionSettings
+from .rules import snapped
 
 __all__ = ["ItemGrid", "item_grid", "item_grid_of_region", "NO_OUTLET", "MAX_MINUTES"]
 
@@ -186,7 +187,7 @@ def item_grid(network: RoadNetwork, settings: RegionSettings, outlets: pd.DataFr
             continue
         sel = np.flatnonzero(cell_mode == mode)
         csnap = network.snap(cx[sel], cy[sel], mode=mode)
-        far = csnap.distance_m > settings.max_snap_m
+        far = ~snapped(csnap.distance_m, settings.max_snap_m)
         osnap = network.snap(olon, olat, mode=mode) if n_out else None
         for g in range(n_groups):
             who = np.flatnonzero(masks[:, g])
