@@ -16,7 +16,7 @@ import pandas as pd
 
 from .coverage import CoverageResult
 from .items import ItemCoverage
-from .siting.delegation import _mckp
+from .siting.primitives import mckp
 
 __all__ = ["COUNTY_COLUMNS", "county_shapes", "county_table", "split_budget"]
 
@@ -60,7 +60,7 @@ def split_budget(curves: dict[str, np.ndarray], budget: int
     keys = sorted(curves)
     values = [np.asarray(curves[k], dtype=float) for k in keys]
     base = float(sum(v[0] for v in values))
-    best, picks = _mckp([v - v[0] for v in values], int(budget))
+    best, picks = mckp([v - v[0] for v in values], int(budget))
     units = picks[int(budget)]
     choices = pd.DataFrame({"county": keys, "units": units,
                             "covered_population": [v[u] for v, u in

@@ -35,6 +35,7 @@ from ortools.linear_solver import pywraplp
 
 from gis.errors import BianminError
 
+from .primitives import lazy_greedy, mckp
 from .problem import SolverError, merge_rows
 
 __all__ = ["DelegationProblem", "DelegationResult", "solve_delegation", "greedy_delegation"]
@@ -132,7 +133,7 @@ class _Group:
 
     def _run_greedy(self) -> tuple[np.ndarray, list[int]]:
         """Nested (lazy) greedy sets: value after each pick and the pick order."""
-        vals, order = _lazy_greedy(sp.csc_array(self.a), self.w.copy(), self.single.copy())
+        vals, order = lazy_greedy(sp.csc_array(self.a), self.w.copy(), self.single.copy())
         return np.concatenate([[0.0], np.cumsum(vals)]), order
 
     def greedy_value(self, k: int) -> float:
@@ -228,32 +229,6 @@ def _groups(p: DelegationProblem, items: np.ndarray,
             groups.append(_Group(sub, wts.astype(float), cols, time_limit))
         of[n] = keys[key]
     return groups, of
-
-
-def _mckp(values: list[np.ndarray], K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact multiple-choice knapsack: item ``n`` takes ``k`` units for ``values[n][k]``.
-
-    Returns the best value for every budget ``0..K`` and, for every budget, the units each
-    item takes (a ``(K+1, n)`` array).
-    """
-    n = len(values)
-    best = np.zeros(K + 1)
-    choice = np.zeros((n, K + 1), np.int64)
-    b = np.arange(K + 1)
-    for i, v in enumerate(values):
-        kmax = min(len(v) - 1, K)
-        cand = np.full((kmax + 1, K + 1), -np.inf)
-        for k in range(kmax + 1):
-            cand[k, k:] = best[:K + 1 - k] + v[k]
-        choice[i] = np.argmax(cand, axis=0)
-        best = cand[choice[i], b]
-    # walk back the choices for every budget
-    picks = np.zeros((K + 1, n), np.int64)
-    rem = b.copy()
-    for i in range(n - 1, -1, -1):
-        picks[:, i] = choice[i, rem]
-        rem = rem - picks[:, i]
-    return best, picks
 
 
 def _rank(p: DelegationProblem, pairs: list[tuple[int, int]]
@@ -360,7 +335,7 @@ def _decomposed(p: DelegationProblem, items: np.ndarray, *, budget: float | None
         curves = [np.array([g.upper(k) for k in range(kcap[gi] + 1)])
                   for gi, g in enumerate(groups)]
         vals = [w[n] * curves[of[n]] for n in range(len(items))]
-        best, picks = _mckp(vals, K)
+        best, picks = mckp(vals, K)
         kb = K
         if need is not None:  # the fewest pairs that reach the target, else all K
             ok = np.asarray(best >= need - 1e-6)
@@ -439,27 +414,6 @@ def greedy_delegation(p: DelegationProblem, *, budget: float | None = None,
         spent += p.cost[o]
         value += g
     return pairs, value
-
-
-def _lazy_greedy(a: sp.csc_array, left: np.ndarray,
-                 single: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Greedy max coverage with lazy gains: the gain of each pick and the pick order."""
-    heap = [(-float(g), int(c)) for c, g in enumerate(single) if g > _EPS]
-    heapq.heapify(heap)
-    vals, order = [], []
-    while heap:
-        _, c = heapq.heappop(heap)
-        r = a.indices[a.indptr[c]:a.indptr[c + 1]]
-        g = float(left[r].sum())
-        if g <= _EPS:
-            continue
-        if heap and g < -heap[0][0] - 1e-12:
-            heapq.heappush(heap, (-g, c))
-            continue
-        left[r] = 0.0
-        vals.append(g)
-        order.append(c)
-    return np.array(vals), order
 
 
 def _full_mip(p: DelegationProblem, items: np.ndarray, *, budget: float | None,
