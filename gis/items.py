@@ -20,7 +20,6 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -482,25 +481,3 @@ def uncovered_by_set(result: ItemCoverage) -> list[np.ndarray]:
     """
     cov = result.set_covered
     return [np.flatnonzero(~cov[:, s]).astype(np.int32) for s in range(cov.shape[1])]
-
-
-def write_item_coverage(result: ItemCoverage, areas: gpd.GeoDataFrame,
-                        folder: str | os.PathLike) -> dict[str, Path]:
-    """Write ``items.csv``, ``items_matrix.csv`` and an ``items`` layer in ``coverage.gpkg``.
-
-    The layer is the areas with one rate column per item and the weighted rate; it is added to
-    an existing ``coverage.gpkg`` (written by the plain coverage writer) or creates it.
-    """
-    from .io import write_csv
-
-    d = Path(folder)
-    files = {"items": write_csv(result.table[ITEM_TABLE_COLUMNS], d / "items.csv"),
-             "items_matrix": write_csv(result.matrix, d / "items_matrix.csv")}
-    layer = areas[["id", "name", "geometry"]].merge(
-        result.weighted.drop(columns="population"), left_on="id", right_on="area_id").merge(
-        result.matrix.rename(columns={c: f"rate_{c}" for c in result.matrix.columns
-                                      if c != "area_id"}), on="area_id")
-    gpkg = d / "coverage.gpkg"
-    layer.drop(columns="area_id").to_file(gpkg, layer="items", driver="GPKG", engine="pyogrio")
-    files["gpkg"] = gpkg
-    return files

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 
 from .coverage import CoverageResult
 from .io import write_csv, write_gpkg
-from .items import ItemCoverage, write_item_coverage
+from .items import ITEM_TABLE_COLUMNS, ItemCoverage
 from .region import Region
 
-__all__ = ["POINT_COLUMNS", "write_coverage"]
+__all__ = ["POINT_COLUMNS", "write_coverage", "write_item_coverage"]
 
 #: Columns of ``points.csv`` (and the GeoPackage's points layer, plus geometry).
 POINT_COLUMNS = ["demand_id", "area_id", "population", "mode", "minutes", "threshold_minutes",
@@ -65,4 +66,26 @@ def write_coverage(result: CoverageResult, region: Region, folder: str | os.Path
                                 "unreachable": result.unreachable}, d / "coverage.gpkg")
     if items is not None:
         files.update(write_item_coverage(items, region.areas, d))
+    return files
+
+
+def write_item_coverage(result: ItemCoverage, areas: gpd.GeoDataFrame,
+                        folder: str | os.PathLike) -> dict[str, Path]:
+    """Write ``items.csv``, ``items_matrix.csv`` and an ``items`` layer in ``coverage.gpkg``.
+
+    The layer is the areas with one rate column per item and the weighted rate; it is added to
+    an existing ``coverage.gpkg`` (written by the plain coverage writer) or creates it.
+    """
+    from .io import write_csv
+
+    d = Path(folder)
+    files = {"items": write_csv(result.table[ITEM_TABLE_COLUMNS], d / "items.csv"),
+             "items_matrix": write_csv(result.matrix, d / "items_matrix.csv")}
+    layer = areas[["id", "name", "geometry"]].merge(
+        result.weighted.drop(columns="population"), left_on="id", right_on="area_id").merge(
+        result.matrix.rename(columns={c: f"rate_{c}" for c in result.matrix.columns
+                                      if c != "area_id"}), on="area_id")
+    gpkg = d / "coverage.gpkg"
+    layer.drop(columns="area_id").to_file(gpkg, layer="items", driver="GPKG", engine="pyogrio")
+    files["gpkg"] = gpkg
     return files
