@@ -107,8 +107,8 @@ class SolveParams:
             raise ValueError(f"Unknown first_solution {self.first_solution!r}.")
         if not isinstance(getattr(_META, self.metaheuristic, None), int):
             raise ValueError(f"Unknown metaheuristic {self.metaheuristic!r}.")
-        if self.fleet not in ("pool", "classic", "off"):
-            raise ValueError(f"Expected fleet in pool, classic, off; got {self.fleet!r}.")
+        if self.fleet not in ("ges", "pool", "classic", "off"):
+            raise ValueError(f"Expected fleet in ges, pool, classic, off; got {self.fleet!r}.")
         if not 0.0 < self.fleet_share < 1.0:
             raise ValueError(f"Expected 0 < fleet_share < 1, got {self.fleet_share}.")
         if self.workers not in (1, 2):

@@ -130,6 +130,12 @@ def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:
     return replace(sol, routes=tuple(routes))
 
 
+def _ges_applicable(problem: RoutingProblem) -> bool:
+    from .ges import applicable
+
+    return applicable(problem)
+
+
 def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     """Vehicles first: first solution, route elimination, then cost with the fleet fixed."""
     t0 = time.monotonic()
@@ -142,6 +148,9 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     # stage 1: a first plan (optionally with a fixed cost per vehicle, towards fewer routes)
     best = _run(problem, params, STAGE1_SHARE * budget, penalty=10 * big,
                 fixed_cost=big if params.fleet_cost_first else 0, status="fleet")
+    ges = params.fleet == "ges" and _ges_applicable(problem)
+    if best is None and ges:  # nothing in time: the ejection search builds the plan itself
+        best = Solution(((),) * problem.n_vehicles, tuple(range(len(problem.tasks))), 0, "empty")
     if best is None:
         raise RoutingSolverError(
             f"the routing solver found no first plan within {STAGE1_SHARE * budget:.1f} s; "
@@ -149,7 +158,13 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     log.info("stage 1: %s", best.summary())
     # stage 2: route elimination: empty a short route, re-insert its tasks elsewhere; when that
     # fails, try the next shortest (at most ELIMINATE_TRIES per fleet size)
-    if params.fleet == "pool":  # ejection pool, squeaky wheel (routing/fleet.py)
+    if ges:  # guided ejection search (routing/ges.py), then OR-Tools for distance
+        from .ges import minimise_routes
+
+        every = np.ones(len(problem.tasks), dtype=bool) if best.status == "empty" else None
+        best = minimise_routes(problem, best, left(params.fleet_share), required=every)
+        log.info("stage 2: %s", best.summary())
+    elif params.fleet in ("pool", "ges"):  # ejection pool, squeaky wheel (routing/fleet.py)
         from .fleet import eliminate_routes
 
         best = eliminate_routes(problem, params, best, left(params.fleet_share))
