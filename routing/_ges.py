@@ -481,3 +481,187 @@ def ges_run(R, L, active, ntask, where, EP, ep_n, pen, max_iters, kmax, n_pertur
                  vstart, vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo,
                  ohi, node_task, tfirst, tsecond, allowed)
     return ep_n, it
+
+
+@njit(cache=True)
+def _seq_cost(S, m, C):  # pragma: no cover - compiled
+    c = 0
+    for j in range(m + 1):
+        c += C[S[j], S[j + 1]]
+    return c
+
+
+@njit(cache=True)
+def descend(R, L, active, ntask, where, max_passes, T3, C3, vmode, vstart, vend, shift, vcap,
+            vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi, node_task, tfirst, tsecond,
+            allowed):  # pragma: no cover - compiled
+    """Best-improvement relocation of single tasks (pickup with its delivery) until none helps.
+
+    For each task in turn: the saving of taking it out of its route against its cheapest
+    feasible insertion anywhere (its own route included); moves when that is cheaper. Returns
+    the total cost saved.
+    """
+    width = R.shape[1] + 2
+    S = np.empty(width, dtype=np.int64)
+    F = np.empty(width, dtype=np.int64)
+    Z = np.empty(width, dtype=np.int64)
+    LD = np.empty(width, dtype=np.int64)
+    nt = tfirst.shape[0]
+    saved = 0
+    for _ in range(max_passes):
+        moved = 0
+        order = np.random.permutation(nt)
+        for h in order:
+            k = where[h]
+            if k < 0:
+                continue
+            p = tfirst[h]
+            d = tsecond[h]
+            mk = vmode[k]
+            m0 = load_seq(R, L, k, vstart, vend, S)
+            before = _seq_cost(S, m0, C3[mk])
+            # own route without h
+            m = 0
+            for s in range(L[k]):
+                x = R[k, s]
+                if x != p and x != d:
+                    m += 1
+                    S[m] = x
+            S[m + 1] = vend[k]
+            if not prep(S, m, k, T3[mk], svc, dem, wlo, whi, has_open, optr, olo, ohi, shift,
+                        F, Z, LD):
+                continue
+            gain = before - _seq_cost(S, m, C3[mk])
+            best, bi, bj = best_insert(S, m, F, Z, LD, p, d, C3[mk], T3[mk], svc, dem, wlo,
+                                       whi, has_open, optr, olo, ohi, vcap[k], False)
+            bk = k
+            for k2 in range(R.shape[0]):
+                if k2 == k or not active[k2] or L[k2] == 0 or not allowed[h, k2] \
+                        or ntask[k2] >= vmaxt[k2]:
+                    continue
+                md = vmode[k2]
+                m2 = load_seq(R, L, k2, vstart, vend, S)
+                prep(S, m2, k2, T3[md], svc, dem, wlo, whi, has_open, optr, olo, ohi, shift,
+                     F, Z, LD)
+                delta, i, j = best_insert(S, m2, F, Z, LD, p, d, C3[md], T3[md], svc, dem, wlo,
+                                          whi, has_open, optr, olo, ohi, vcap[k2], False)
+                if delta < best:
+                    best, bk, bi, bj = delta, k2, i, j
+            if best < gain:
+                remove_nodes(R, L, k, p, d)
+                apply_insert(R, L, bk, p, d, bi, bj)
+                ntask[k] -= 1
+                ntask[bk] += 1
+                where[h] = bk
+                saved += gain - best
+                moved += 1
+        if moved == 0:
+            break
+    return saved
+
+
+@njit(cache=True)
+def _total_cost(R, L, vmode, vstart, vend, C3):  # pragma: no cover - compiled
+    c = 0
+    for k in range(R.shape[0]):
+        m = L[k]
+        if m == 0:
+            continue
+        C = C3[vmode[k]]
+        prev = vstart[k]
+        for s in range(m):
+            c += C[prev, R[k, s]]
+            prev = R[k, s]
+        c += C[prev, vend[k]]
+    return c
+
+
+@njit(cache=True)
+def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, T3, C3, vmode, vstart,
+        vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi, node_task,
+        tfirst, tsecond, allowed):  # pragma: no cover - compiled
+    """Ruin and recreate with simulated annealing on the cost, the routes fixed to ``active``.
+
+    Each iteration removes a task and up to ``max_remove - 1`` of its nearest tasks (``near``:
+    per task the others by relatedness), puts them back one by one in random order at their
+    cheapest feasible place, and accepts the result when every task found a place and the cost
+    is below the current cost plus a threshold ``-T ln U`` (temperature falling geometrically
+    from ``t0`` to ``t1``). The routes end at the best plan seen. Returns its cost.
+    """
+    width = R.shape[1] + 2
+    S = np.empty(width, dtype=np.int64)
+    F = np.empty(width, dtype=np.int64)
+    Z = np.empty(width, dtype=np.int64)
+    LD = np.empty(width, dtype=np.int64)
+    nt = tfirst.shape[0]
+    served = np.zeros(nt, dtype=np.int64)
+    ns = 0
+    for t in range(nt):
+        if where[t] >= 0:
+            served[ns] = t
+            ns += 1
+    cur = _total_cost(R, L, vmode, vstart, vend, C3)
+    best = cur
+    bR, bL, bn, bw = R.copy(), L.copy(), ntask.copy(), where.copy()
+    sR, sL, sn, sw = R.copy(), L.copy(), ntask.copy(), where.copy()
+    removed = np.empty(max(1, max_remove), dtype=np.int64)
+    if ns < 2 or iters <= 0:
+        return cur
+    ratio = (t1 / t0) ** (1.0 / iters) if t0 > 0 and t1 > 0 else 1.0
+    temp = t0
+    for _ in range(iters):
+        temp *= ratio
+        sR[:, :] = R
+        sL[:] = L
+        sn[:] = ntask
+        sw[:] = where
+        q = np.random.randint(1, max_remove + 1)
+        s0 = served[np.random.randint(0, ns)]
+        nr = 0
+        removed[nr] = s0
+        nr += 1
+        for c in range(near.shape[1]):
+            if nr >= q:
+                break
+            t = near[s0, c]
+            if where[t] >= 0:
+                removed[nr] = t
+                nr += 1
+        for r in range(nr):
+            t = removed[r]
+            k = where[t]
+            remove_nodes(R, L, k, tfirst[t], tsecond[t])
+            ntask[k] -= 1
+            where[t] = -1
+        # random order
+        for r in range(nr - 1, 0, -1):
+            j = np.random.randint(0, r + 1)
+            removed[r], removed[j] = removed[j], removed[r]
+        ok = True
+        for r in range(nr):
+            if not _insert_anywhere(removed[r], R, L, active, ntask, where, False, S, F, Z, LD,
+                                    T3, C3, vmode, vstart, vend, shift, vcap, vmaxt, svc, dem,
+                                    wlo, whi, has_open, optr, olo, ohi, tfirst, tsecond,
+                                    allowed):
+                ok = False
+                break
+        if ok:
+            new = _total_cost(R, L, vmode, vstart, vend, C3)
+            if new < cur - temp * np.log(np.random.random() + 1e-300):
+                cur = new
+                if new < best:
+                    best = new
+                    bR[:, :] = R
+                    bL[:] = L
+                    bn[:] = ntask
+                    bw[:] = where
+                continue
+        R[:, :] = sR
+        L[:] = sL
+        ntask[:] = sn
+        where[:] = sw
+    R[:, :] = bR
+    L[:] = bL
+    ntask[:] = bn
+    where[:] = bw
+    return best

@@ -31,7 +31,7 @@ from .fleet import fleet_lower_bound
 from .problem import UNREACHABLE, RoutingProblem
 from .solver import Solution
 
-__all__ = ["GesStats", "applicable", "minimise_routes"]
+__all__ = ["GesStats", "applicable", "minimise_routes", "shorten_routes", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,104 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
         best = st.copy()
         log.info("ges: %d vehicles (%d steps)", int(active.sum()), stats.steps)
     st.restore(best)
+    # shorten the routes before the distance search: relocate tasks while it saves cost
+    _ges.descend(st.R, st.L, st.L > 0, st.ntask, st.where, 20, *data.args)
     routes = st.routes()
     dropped = tuple(t for t in range(nt) if st.where[t] < 0)
     stats.end_vehicles = sum(1 for r in routes if r)
     return Solution(routes, dropped, _cost(problem, routes), "ges")
+
+
+#: Tasks removed at most per ruin-and-recreate step; neighbours kept per task.
+MAX_REMOVE, N_NEAR = 12, 40
+#: Annealing temperatures, start and end, in mean arc costs of the plan.
+T_START, T_END = 0.5, 0.01
+
+
+def _near(problem: RoutingProblem, data: _Data) -> np.ndarray:
+    """Per task the other tasks by relatedness (pickup to pickup plus delivery to delivery)."""
+    c = data.cost[0]
+    p = data.tfirst
+    d = np.where(data.tsecond >= 0, data.tsecond, data.tfirst)
+    rel = c[p[:, None], p[None, :]] + c[d[:, None], d[None, :]]
+    np.fill_diagonal(rel, np.iinfo(np.int64).max)
+    keep = min(N_NEAR, max(1, len(p) - 1))
+    return np.ascontiguousarray(np.argsort(rel, axis=1, kind="stable")[:, :keep])
+
+
+def shorten_routes(problem: RoutingProblem, start: Solution, seconds: float, *, seed: int = 0,
+                   max_iters: int | None = None) -> Solution:
+    """Shorter routes on the same vehicles: ruin and recreate with simulated annealing.
+
+    Parameters
+    ----------
+    problem
+        The routing problem (no breaks: see :func:`applicable`).
+    start
+        A feasible plan; the vehicles it uses are the only ones used (none is added).
+    seconds
+        Wall-clock budget.
+    seed
+        Seed of the random choices.
+    max_iters
+        Stop after this many steps as well (repeatable results).
+
+    Returns
+    -------
+    Solution
+        The cheapest plan seen (never costlier than ``start``), status ``"ges-lns"``.
+    """
+    t_end = time.monotonic() + seconds
+    nt = len(problem.tasks)
+    if nt < 2 or start.n_used == 0:
+        return start
+    _ges.seed(seed)
+    data = _data(problem)
+    near = _near(problem, data)
+    st = _State(problem, start.routes)
+    active = st.L > 0
+    arcs = int(st.L.sum()) + int(active.sum())
+    mean_arc = max(1.0, start.cost / max(1, arcs))
+    t_hi, t_lo = T_START * mean_arc, T_END * mean_arc
+    t0 = time.monotonic()
+    total = max(1e-3, t_end - t0)
+    chunk, done = 20, 0
+    max_remove = int(min(MAX_REMOVE, max(1, nt // 2)))
+    while time.monotonic() < t_end and (max_iters is None or done < max_iters):
+        n = chunk if max_iters is None else min(chunk, max_iters - done)
+        f0 = (time.monotonic() - t0) / total if max_iters is None else done / max_iters
+        a = time.monotonic()
+        f1 = min(1.0, f0 + (n / max_iters if max_iters else 0.05))
+        temp0 = t_hi * (t_lo / t_hi) ** f0
+        temp1 = t_hi * (t_lo / t_hi) ** f1
+        _ges.lns(st.R, st.L, active, st.ntask, st.where, near, n, temp0, temp1, max_remove,
+                 *data.args)
+        done += n
+        took = time.monotonic() - a
+        if max_iters is None:  # about 5 % of the budget per chunk
+            chunk = int(max(5, min(100_000, n * (0.05 * total / took if took > 0 else 2.0))))
+    routes = st.routes()
+    cost = _cost(problem, routes)
+    if cost >= start.cost:
+        return start
+    return Solution(routes, start.dropped, cost, "ges-lns")
+
+
+def warm_up() -> None:
+    """Load (or, the first time on a machine, compile) the kernels on a two-task problem.
+
+    ``cache=True`` keeps the compiled code in ``__pycache__``; a benchmark calls this before its
+    clock starts so that a one-off compilation is not timed as search.
+    """
+    n = 6
+    xy = np.array([[0, 0], [0, 0], [1, 0], [2, 0], [0, 1], [0, 2]], dtype=float)
+    d = np.rint(10 * np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    p = RoutingProblem(
+        travel={"a": d.astype(np.int64)}, tasks=((2, 3), (4, 5)),
+        windows=np.tile(np.array([0, 1000], dtype=np.int64), (n, 1)),
+        service=np.zeros(n, dtype=np.int64), vehicle_mode=("a", "a"),
+        vehicle_start=np.zeros(2, dtype=np.int64), vehicle_end=np.ones(2, dtype=np.int64),
+        vehicle_shift=np.tile(np.array([0, 1000], dtype=np.int64), (2, 1)))
+    start = Solution(((2, 3), (4, 5)), (), 0)
+    sol = minimise_routes(p, start, 1.0, max_steps=10)
+    shorten_routes(p, sol, 1.0, max_iters=5)

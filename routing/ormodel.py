@@ -66,11 +66,13 @@ class SolveParams:
         that the search can pass through plans with a task left out (only complete plans are
         kept); about 2 worked on Li & Lim.
     fleet
-        Staged search, vehicle minimisation after the first plan: ``"pool"`` (route
-        elimination with an ejection pool and squeaky-wheel weights, :mod:`routing.fleet`),
-        ``"classic"`` (the earlier loop: at most three victims per fleet size, each slice runs to
-        its limit; kept to compare) or ``"off"``. Problems with a fixed cost per vehicle use
-        ``"pool"`` after the plain search too.
+        Staged search, vehicle minimisation after the first plan: ``"ges"`` (guided ejection
+        search, :mod:`routing.ges`, then ruin-and-recreate on that fleet before OR-Tools'
+        distance search; problems with breaks fall back to ``"pool"``), ``"pool"`` (route
+        elimination through OR-Tools with an ejection pool and squeaky-wheel weights,
+        :mod:`routing.fleet`), ``"classic"`` (the earlier loop: at most three victims per fleet
+        size, each slice runs to its limit; kept to compare) or ``"off"``. Problems with a
+        fixed cost per vehicle use ``"pool"`` after the plain search (unless ``"off"``).
     fleet_share
         Staged search: vehicle minimisation (first plan and route elimination) ends at this
         share of the budget; distance with the fleet fixed gets the rest. For a problem with a
@@ -94,7 +96,7 @@ class SolveParams:
     minimize_vehicles: bool = False
     fleet_cost_first: bool = True
     soft_penalty: float = 2.0
-    fleet: str = "pool"
+    fleet: str = "ges"
     fleet_share: float = 0.6
     workers: int = 1
     solution_limit: int | None = None

@@ -121,6 +121,9 @@ def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
 
 #: Staged search shares of the budget: first plan, one elimination try (``fleet="classic"``).
 STAGE1_SHARE, SLICE_SHARE, ELIMINATE_TRIES = 0.15, 0.12, 3
+#: ``fleet="ges"``: the first plan's share, and where the ruin-and-recreate distance search
+#: ends (route minimisation runs until ``fleet_share``; OR-Tools' distance search gets the rest).
+GES_FIRST_SHARE, GES_LNS_END = 0.06, 0.9
 
 
 def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:
@@ -146,9 +149,10 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
         return until * budget - (time.monotonic() - t0)
 
     # stage 1: a first plan (optionally with a fixed cost per vehicle, towards fewer routes)
-    best = _run(problem, params, STAGE1_SHARE * budget, penalty=10 * big,
-                fixed_cost=big if params.fleet_cost_first else 0, status="fleet")
     ges = params.fleet == "ges" and _ges_applicable(problem)
+    first_share = GES_FIRST_SHARE if ges else STAGE1_SHARE
+    best = _run(problem, params, first_share * budget, penalty=10 * big,
+                fixed_cost=big if params.fleet_cost_first else 0, status="fleet")
     if best is None and ges:  # nothing in time: the ejection search builds the plan itself
         best = Solution(((),) * problem.n_vehicles, tuple(range(len(problem.tasks))), 0, "empty")
     if best is None:
@@ -159,11 +163,14 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
     # stage 2: route elimination: empty a short route, re-insert its tasks elsewhere; when that
     # fails, try the next shortest (at most ELIMINATE_TRIES per fleet size)
     if ges:  # guided ejection search (routing/ges.py), then OR-Tools for distance
-        from .ges import minimise_routes
+        from .ges import minimise_routes, shorten_routes
 
         every = np.ones(len(problem.tasks), dtype=bool) if best.status == "empty" else None
         best = minimise_routes(problem, best, left(params.fleet_share), required=every)
         log.info("stage 2: %s", best.summary())
+        if not best.dropped:  # shorter routes on that fleet, before OR-Tools' own search
+            best = shorten_routes(problem, best, left(GES_LNS_END))
+            log.info("stage 2b: %s", best.summary())
     elif params.fleet in ("pool", "ges"):  # ejection pool, squeaky wheel (routing/fleet.py)
         from .fleet import eliminate_routes
 

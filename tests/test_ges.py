@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from routing import _ges
-from routing.ges import _data, minimise_routes
+from routing.ges import _data, minimise_routes, shorten_routes
 from routing.problem import RoutingProblem
 from routing.solver import Solution, SolveParams, solve
 from routing.validate import schedule_route, validate_solution
@@ -167,3 +167,56 @@ def test_staged_solve_uses_it_on_a_benchmark_shape() -> None:
     sol = solve(p, SolveParams(time_limit_s=2.0, minimize_vehicles=True, fleet="ges"))
     assert validate_solution(p, sol).ok
     assert not sol.dropped
+
+
+def _one_vehicle_problem(seed: int, n_pairs: int = 4) -> RoutingProblem:
+    """One vehicle, ``n_pairs`` pairs with loose windows (a brute force can list every order)."""
+    rng = np.random.default_rng(seed)
+    n = 2 + 2 * n_pairs
+    xy = rng.uniform(0, 100, (n, 2))
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    windows = np.tile(np.array([0, 5000], dtype=np.int64), (n, 1))
+    demand = np.zeros(n, dtype=np.int64)
+    for i in range(n_pairs):
+        demand[2 + 2 * i], demand[3 + 2 * i] = 1, -1
+    return RoutingProblem(
+        travel={"a": d}, tasks=tuple((2 + 2 * i, 3 + 2 * i) for i in range(n_pairs)),
+        windows=windows, service=np.full(n, 5, dtype=np.int64), vehicle_mode=("a",),
+        vehicle_start=np.zeros(1, dtype=np.int64), vehicle_end=np.ones(1, dtype=np.int64),
+        vehicle_shift=np.array([[0, 5000]], dtype=np.int64), demand=demand,
+        vehicle_capacity=np.array([2], dtype=np.int64))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_ruin_and_recreate_reaches_the_brute_force_optimum(seed: int) -> None:
+    """One vehicle, four pairs, capacity 2: the annealed search finds the cheapest order."""
+    p = _one_vehicle_problem(seed)
+    nodes = [x for t in p.tasks for x in t]
+    best = None
+    for order in itertools.permutations(nodes):
+        pos = {x: i for i, x in enumerate(order)}
+        if any(pos[a] > pos[b] for a, b in p.tasks):
+            continue
+        if _feasible(p, 0, order):
+            c = _route_cost(p, 0, order)
+            best = c if best is None else min(best, c)
+    start_route = tuple(nodes)  # pick, drop, pick, drop, ... (load never above 1)
+    assert _feasible(p, 0, start_route)
+    start = Solution((start_route,), (), _route_cost(p, 0, start_route))
+    sol = shorten_routes(p, start, 30.0, seed=seed, max_iters=3000)
+    assert validate_solution(p, sol).ok
+    assert sol.cost == best
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ruin_and_recreate_never_worse_and_valid(seed: int) -> None:
+    """On random problems with hours and skills: valid, no extra vehicle, no dearer."""
+    p = random_problem(seed, n_pairs=10, n_vehicles=10)
+    start = minimise_routes(p, Solution(((),) * p.n_vehicles, tuple(range(len(p.tasks))), 0),
+                            0.5, required=np.ones(len(p.tasks), dtype=bool))
+    if start.dropped:
+        return
+    sol = shorten_routes(p, start, 0.5, seed=seed)
+    assert validate_solution(p, sol).ok
+    assert sol.cost <= start.cost
+    assert sol.n_used <= start.n_used
