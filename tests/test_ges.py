@@ -99,7 +99,8 @@ def test_cheapest_insertion_equals_brute_force(seed: int) -> None:
             assert _ges.prep(S, m, k, t3[md], svc, dem, wlo, whi, has_open, optr, olo, ohi,
                              shift, F, Z, LD)
             delta, i, j = _ges.best_insert(S, m, F, Z, LD, pick, drop, c3[md], t3[md], svc, dem,
-                                           wlo, whi, has_open, optr, olo, ohi, vcap[k], False)
+                                           wlo, whi, has_open, optr, olo, ohi, vcap[k], False,
+                                           0.0)
             if best is None:
                 assert delta >= _ges.INF
             else:
@@ -162,7 +163,7 @@ def test_repeatable_with_a_step_budget() -> None:
 
 
 def test_staged_solve_uses_it_on_a_benchmark_shape() -> None:
-    """``fleet="ges"`` in the staged solve: a complete valid plan, no more vehicles than pool."""
+    """``fleet="ges"`` in the staged solve (halls' hours, skills): a complete, valid plan."""
     p = random_problem(5, n_pairs=10, n_vehicles=10, opens=True, skills=True)
     sol = solve(p, SolveParams(time_limit_s=2.0, minimize_vehicles=True, fleet="ges"))
     assert validate_solution(p, sol).ok
