@@ -126,7 +126,10 @@ class PieceSpec:
     """What a worker needs to cut its own piece from the cached network (no network in it).
 
     ``xy`` are the demand points' metres, ``radius_m`` the node buffer (``inf``: the whole
-    network), ``force`` the outlets' whole-network snap nodes to keep.
+    network), ``force`` the outlets' whole-network snap nodes to keep. ``nodes``, when given,
+    are the node ids to keep instead of the buffer (a spill pass,
+    :mod:`gis.partition_spill`); ``exact`` marks a piece that holds every journey of its
+    points, so all of them are certified.
     """
 
     key: str
@@ -141,6 +144,8 @@ class PieceSpec:
     force: np.ndarray
     item_masks: np.ndarray | None = None
     item_live: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,14 +160,16 @@ class PieceResult:
     nodes: int
     item_points: ItemPoints | None = None
     peak_mb: float = float("nan")
+    spill_t: np.ndarray | None = None  # per spilled point: its largest piece seconds (inf: none)
 
 
 def build_piece(spec: PieceSpec, arrs: dict[str, Any]) -> Piece:
     """Cut the spec's network from ``arrs`` (in memory or a memory-mapped cache)."""
-    idx = np.union1d(_near_nodes(arrs, spec.xy, spec.radius_m), spec.force).astype(np.int64)
+    near = _near_nodes(arrs, spec.xy, spec.radius_m) if spec.nodes is None else spec.nodes
+    idx = np.union1d(near, spec.force).astype(np.int64)
     return Piece(key=spec.key, network=cut(arrs, idx), settings=spec.settings,
                  outlets=spec.outlets, demand=spec.demand, areas=spec.areas, rows=spec.rows,
-                 cert_s=spec.cert_s, whole=len(idx) == arrs["meta"]["n"],
+                 cert_s=spec.cert_s, whole=spec.exact or len(idx) == arrs["meta"]["n"],
                  item_masks=spec.item_masks, item_live=spec.item_live)
 
 
@@ -197,18 +204,26 @@ class _Clipper:
             self._arrays = network_arrays(self.net)
         return self._arrays
 
-    def spec(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None
+    def spec(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None,
+             *, nodes: np.ndarray | None = None, o_in: np.ndarray | None = None
              ) -> PieceSpec:
-        """The spec of ``rows`` (demand positions); ``rule=None``: the whole network."""
+        """The spec of ``rows`` (demand positions); ``rule=None``: the whole network.
+
+        ``nodes`` and ``o_in`` (node ids, outlet mask) replace the buffer: an exact spill
+        piece of :mod:`gis.partition_spill`.
+        """
         pts = np.column_stack([self.dx[rows], self.dy[rows]])
-        if rule is None:
+        if nodes is not None and o_in is not None:
+            cert = {c.mode: np.inf for c in self.settings.circles.values()}
+            radius = np.inf
+        elif rule is None:
             o_in = np.ones(len(self.outlets), dtype=bool)
             cert = {c.mode: np.inf for c in self.settings.circles.values()}
             radius = np.inf
         else:
             o_in = _within(pts, self.ox, self.oy, rule.outlet_m)
             cert, radius = rule.cert_s, rule.radius_m
-        force = [nodes[o_in[owner]] for nodes, owner in self.sources]
+        force = [src[o_in[owner]] for src, owner in self.sources]
         dem = self.demand.iloc[rows].reset_index(drop=True)
         used = set(dem["area_id"].tolist())
         return PieceSpec(key=key, settings=self.settings,
@@ -221,7 +236,9 @@ class _Clipper:
                          force=np.unique(np.concatenate(force)) if force else
                          np.zeros(0, np.int64),
                          item_masks=None if self.item_masks is None else self.item_masks[o_in],
-                         item_live=self.item_live)
+                         item_live=self.item_live,
+                         nodes=None if nodes is None else np.asarray(nodes, dtype=np.int64),
+                         exact=nodes is not None)
 
     def piece(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None
               ) -> Piece:
@@ -297,15 +314,18 @@ def run_piece(piece: Piece) -> PieceResult:
             reach = np.column_stack([np.broadcast_to(reach, (len(pts), 1)),
                                      np.isfinite(ip.minutes[:, live])])
         ok = (reach & (upper <= cert[:, None])).all(axis=1)
-        # a point that found no outlet in its piece (NaN minutes) needs the whole network
-        bad = upper[~ok]
-        spill_s = float(np.max(np.nan_to_num(bad, nan=np.inf))) if bad.size else 0.0
+        # a point that found no outlet in its piece (NaN minutes) has no bound: inf
+        bad = np.nan_to_num(upper[~ok], nan=np.inf)
+        spill_t = bad.max(axis=1) if bad.size else np.zeros(0)
+        spill_s = float(spill_t.max()) if bad.size else 0.0
     spill = ~ok
+    if piece.whole:
+        spill_t = np.zeros(0)
     if ip is not None:
         ip = ItemPoints(covered=ip.covered[ok], minutes=ip.minutes[ok], searches=ip.searches)
     return PieceResult(key=piece.key, points=pts[ok].reset_index(drop=True),
                        rows=piece.rows[ok], spill_rows=piece.rows[spill], spill_s=spill_s,
-                       nodes=piece.network.n_nodes, item_points=ip)
+                       nodes=piece.network.n_nodes, item_points=ip, spill_t=spill_t)
 
 
 def run_piece_file(path: str) -> PieceResult:
@@ -384,20 +404,10 @@ def partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
         write_cache(clip.arrays, Path(tmp) / "network")
         paths = list(write_specs(clip, parts, region.areas, rule, Path(tmp) / "round1"))
         first = list(mapper(task, paths))
-        spill_rows = np.concatenate([r.spill_rows for r in first])
-        results = first
-        if len(spill_rows):
-            worst = max(r.spill_s for r in first if len(r.spill_rows))
-            wide = None if not np.isfinite(worst) else buffer_rule(
-                region.network, region.settings, limit_s=worst)
-            log.info("second pass: %d points outside their circle, buffer %s", len(spill_rows),
-                     "whole network" if wide is None else f"{wide.radius_m:.0f} m")
-            paths2 = list(write_specs(clip, [("spill", np.sort(spill_rows))], region.areas,
-                                      wide, Path(tmp) / "round2"))
-            second = list(mapper(task, paths2))
-            if any(len(r.spill_rows) for r in second):
-                raise RuntimeError("the second pass left points uncertified")
-            results = first + second
+        from .partition_spill import spill_passes
+
+        results = first + spill_passes(clip, region.areas, first, Path(tmp), mapper,
+                                       task)
     cov, ip = merge(results, len(region.demand), region.demand.geometry, region.areas)
     itc = None if items is None or ip is None else item_tables(region.demand, region.areas,
                                                                items, ip)
