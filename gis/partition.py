@@ -59,7 +59,7 @@ from .rules import ROUND_SLACK_S, point_circles, point_is_urban, search_limit_s
 
 __all__ = ["Piece", "PieceSpec", "PieceResult", "BufferRule", "buffer_rule", "fastest_ms",
            "subnetwork", "cut", "network_arrays", "write_cache", "open_cache", "build_piece",
-           "plan_pieces", "run_piece", "run_piece_file", "write_specs", "merge",
+           "plan_pieces", "check_partition_field", "run_piece", "run_piece_file", "write_specs", "merge",
            "partitioned_run", "partitioned_coverage", "serial_map", "task_peak_mb"]
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,16 @@ class _Clipper:
         return build_piece(self.spec(key, rows, areas, rule), self.arrays)
 
 
+def check_partition_field(region: Region, by: str) -> None:
+    """Raise :class:`gis.errors.InputError` naming ``by`` when the areas have no such column."""
+    areas = region.areas
+    if by not in areas.columns:
+        cols = ", ".join(c for c in areas.columns if c != "geometry")
+        raise InputError(InputProblem(str(region.files.get("areas", "areas")), None, by,
+                                      f"no column {by!r} to partition by; the areas have: "
+                                      f"{cols}"))
+
+
 def plan_pieces(region: Region, by: str, items: ItemTable | None = None
                 ) -> tuple[_Clipper, list[tuple[str, np.ndarray]]]:
     """The partitions of ``region`` by the areas' field ``by``: ``(clipper, [(key, rows)])``.
@@ -255,12 +265,8 @@ def plan_pieces(region: Region, by: str, items: ItemTable | None = None
     gis.errors.InputError
         The areas have no column ``by``.
     """
+    check_partition_field(region, by)
     areas = region.areas
-    if by not in areas.columns:
-        cols = ", ".join(c for c in areas.columns if c != "geometry")
-        raise InputError(InputProblem(str(region.files.get("areas", "areas")), None, by,
-                                      f"no column {by!r} to partition by; the areas have: "
-                                      f"{cols}"))
     key_of = pd.Series(areas[by].astype(str).to_numpy(), index=areas["id"].to_numpy())
     keys = key_of.reindex(region.demand["area_id"].to_numpy()).to_numpy(dtype=object)
     clip = _Clipper(region.network, region.settings, region.outlets, region.demand, items)
