@@ -27,8 +27,15 @@ import pandas as pd
 from .coverage import compute_coverage
 from .io import write_csv
 from .items import ItemTable
-from .partition import Mapper, _peak_reset, build_piece, open_cache, serial_map, task_peak_mb
-from .partition import write_cache as _write_cache
+from .partition import (
+    Mapper,
+    _peak_reset,
+    build_piece,
+    open_cache,
+    serial_map,
+    task_peak_mb,
+    write_network_cache,
+)
 from .partition_siting import (
     CountyCurves,
     _piece_region,
@@ -147,7 +154,7 @@ def _run(region: Region, by: str, *, sites: int, delegations: int, items: ItemTa
     clip, parts, cands, cand_county, out_county = province_setup(region, by, sites, candidates)
     keys = [k for k, _ in parts]
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        _write_cache(clip.arrays, Path(tmp) / "network")
+        clip.use_cache(write_network_cache(clip.net, Path(tmp) / "network"))
         full = {"sites": dict.fromkeys(keys, sites), "delegations": dict.fromkeys(keys,
                                                                              delegations)}
         paths = _write_tasks(clip, parts, region, by, cands, cand_county, out_county, full,

@@ -41,7 +41,7 @@ from .partition import (
     plan_pieces,
     serial_map,
     task_peak_mb,
-    write_cache,
+    write_network_cache,
 )
 from .partition_province import split_budget
 from .region import Region, RegionSettings
@@ -284,7 +284,7 @@ def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int =
     d = delegations if items is not None else 0
     full = {"sites": dict.fromkeys(keys, sites), "delegations": dict.fromkeys(keys, d)}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        write_cache(clip.arrays, Path(tmp) / "network")
+        clip.use_cache(write_network_cache(clip.net, Path(tmp) / "network"))
         paths = _write_tasks(clip, parts, region, by, cands, cand_county, out_county, full, items,
                              Path(tmp) / "curves", chosen_only=False)
         res: dict[str, CountyCurves] = {r.key: r for r in mapper(task, paths)}

@@ -114,7 +114,10 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
     # townships: a 3 x 3 split of each county, the centre one urban
     t = cs * spacing_m / 3
     rows, area_geom = [], []
-    dem: list[tuple] = []
+    dx: list[np.ndarray] = []
+    dy: list[np.ndarray] = []
+    dpop: list[np.ndarray] = []
+    dcount: list[int] = []
     outs: list[tuple] = []
     for c in range(n_counties):
         cy, cx = divmod(c, k)
@@ -137,17 +140,23 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
                 py = y0 + villages[pick, 1] + rng.normal(0, 150, n)
                 if rng.random() < 0.7:
                     outs.append((f"O{c:03d}-R{a}", x0 + villages[0, 0], y0 + villages[0, 1]))
-            pop = rng.integers(20, 400 if urban else 120, n)
-            dem += [(aid, float(a_), float(b_), int(p_)) for a_, b_, p_ in zip(px, py, pop,
-                                                                                 strict=True)]
+            dpop.append(rng.integers(20, 400 if urban else 120, n))
+            dx.append(px)
+            dy.append(py)
+            dcount.append(n)
+
     def to_ll(xx: object, yy: object) -> tuple[np.ndarray, np.ndarray]:
         return lon0 + np.asarray(xx) / m_lon, lat0 + np.asarray(yy) / m_lat
 
-    d = pd.DataFrame(dem, columns=["area_id", "x", "y", "population"])
-    dlon, dlat = to_ll(d["x"], d["y"])
-    demand = gpd.GeoDataFrame({"id": [f"D{i:07d}" for i in range(len(d))], "lon": dlon,
-                               "lat": dlat, "population": d["population"].astype(float),
-                               "area_id": d["area_id"]},
+    # one array per column (a province has millions of points: no Python row per point)
+    dlon, dlat = to_ll(np.concatenate(dx), np.concatenate(dy))
+    n_pts = len(dlon)
+    area_of = pd.Categorical.from_codes(np.repeat(np.arange(len(rows)), dcount),
+                                        categories=[r[0] for r in rows])
+    ids = pd.Series(np.arange(n_pts)).astype(str).str.zfill(7).radd("D").to_numpy(dtype=object)
+    demand = gpd.GeoDataFrame({"id": ids, "lon": dlon, "lat": dlat,
+                               "population": np.concatenate(dpop).astype(float),
+                               "area_id": np.asarray(area_of, dtype=object)},
                               geometry=gpd.points_from_xy(dlon, dlat), crs="EPSG:4326")
     o = pd.DataFrame(outs, columns=["id", "x", "y"])
     olon, olat = to_ll(o["x"], o["y"])
