@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(format="  %(name)s: %(message)s")
     logging.getLogger("gis.partition").setLevel(logging.INFO)
     logging.getLogger("gis.partition_spill").setLevel(logging.WARNING)
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     out: dict = {"counties": a.counties}
 
     def say(key: str, value: object) -> None:
