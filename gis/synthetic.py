@@ -99,18 +99,26 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
     exists = county_of < n_counties
     keep &= exists[u] & exists[v]
     u, v = u[keep], v[keep]
+    del keep, cross, road, idx
     fast = (gi[u] % 10 == 5) & (gi[v] % 10 == 5) | (gj[u] % 10 == 5) & (gj[v] % 10 == 5)
     length = np.hypot(x[u] - x[v], y[u] - y[v])
     m_lat = 111_320.0
     m_lon = m_lat * np.cos(np.radians(lat0))
-    lon, lat = lon0 + x / m_lon, lat0 + y / m_lat
+    # only the nodes of existing counties (a non-square count leaves empty slots in the grid)
+    new_id = np.cumsum(exists) - 1
+    lon, lat = lon0 + x[exists] / m_lon, lat0 + y[exists] / m_lat
+    del gi, gj, county_of, x, y
+    uu, vv = new_id[np.concatenate([u, v])], new_id[np.concatenate([v, u])]  # shared by modes
+    del u, v, new_id
     speeds = Speeds()
     edges = {}
     for mode, kmh in (("walk", speeds.walk_kmh), ("ebike", speeds.ebike_kmh),
                       ("drive", np.where(fast, 60.0, 30.0))):
         sec = length / kmh * 3.6
-        edges[mode] = (np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([sec, sec]))
+        edges[mode] = (uu, vv, np.concatenate([sec, sec]))
+    del fast, length
     net = RoadNetwork.from_edges(lon=lon, lat=lat, edges=edges, speeds=speeds)
+    del edges, uu, vv
     # townships: a 3 x 3 split of each county, the centre one urban
     t = cs * spacing_m / 3
     rows, area_geom = [], []
