@@ -12,7 +12,10 @@ from gis.siting.delegation_plan import check_delegation_args, plan_delegation, w
 from .common import (
     OUT_OPTION,
     REGION_OPTION,
+    SCHEDULER_OPTION,
+    WORKERS_OPTION,
     check_out,
+    check_scheduler,
     check_seconds,
     final_path,
     out,
@@ -20,6 +23,35 @@ from .common import (
     step,
     user_errors,
 )
+
+
+def _delegate_partitioned(region: Path, out_dir: Path, by: str, add: int | None,
+                          workers: int, scheduler: str, quiet: bool, **others: object) -> None:
+    """`delegate --partition-by`: county curves on Dask, the exact split, each county's plan."""
+    from gis.errors import InputError, InputProblem
+    from gis.partition_dask import dask_partitioned_plan
+
+    problems = [] if add is not None and add >= 1 else [
+        InputProblem("--add", None, None, "--partition-by needs --add K (a whole number >= 1 "
+                     "of pairs for the province)")]
+    for name, value in others.items():
+        if value is not None:
+            flag = "--" + name.replace("_", "-")
+            problems.append(InputProblem(flag, None, None, f"{flag} does not go with "
+                                         "--partition-by (the province split takes --add K)"))
+    if problems:
+        raise InputError(problems)
+    with output(out_dir, "delegate") as stage:
+        with step("Loading region …", show=not quiet):
+            reg = load_region(region)
+        with step("Choosing delegations county by county …", show=not quiet):
+            plan = dask_partitioned_plan(reg, by, delegations=int(add or 0),
+                                         scheduler=scheduler, workers=workers)
+        files = plan.write(stage)
+    if not quiet:
+        out.print(plan.summary(), highlight=False)
+        for f in files.values():
+            out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,13 +73,30 @@ def register(app: typer.Typer) -> None:
                                                       "outlet (one exact MIP over all pairs)."),
         time_limit: float = typer.Option(60.0, "--time-limit", help="Solver seconds."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress."),
+        partition_by: str | None = typer.Option(
+            None, "--partition-by", help="Province mode: the areas' field naming the county "
+            "(or id). Each county's delegation curve on its own piece, the --add K pairs "
+            "split across counties exactly; a county delegates only to its own outlets. "
+            "Takes --add only."),
+        workers: int = WORKERS_OPTION,
+        scheduler: str = SCHEDULER_OPTION,
     ) -> None:
         """Delegate catalogue items to outlets whose kind may take them (delegable_to), for
         the most request-weighted coverage: exactly one of --add K pairs, --budget B or
         --target SHARE. Exact (OR-Tools); proven optimal or the gap is reported. Writes
-        OUT/delegation/chosen.csv, curve.csv and items_after.csv."""
+        OUT/delegation/chosen.csv, curve.csv and items_after.csv.
+
+        With --partition-by FIELD (e.g. county): also OUT/delegation/counties.csv, the split
+        of the K pairs across counties. Modelling limit: a county delegates only to the
+        outlets inside its own areas, and a delegation counts only for that county's people."""
         with user_errors():
             check_out(out_dir)
+            check_scheduler(scheduler)
+            if partition_by is not None:
+                _delegate_partitioned(region, out_dir, partition_by, add, workers, scheduler,
+                                      quiet, budget=budget, target=target, items=items,
+                                      max_new_per_outlet=max_new_per_outlet)
+                return
             check_seconds(time_limit, "--time-limit")
             check_delegation_args(budget=budget, add=add, target=target,
                                   max_new_per_outlet=max_new_per_outlet)

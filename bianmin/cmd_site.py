@@ -17,8 +17,11 @@ from gis.siting.writers import write_siting
 from .common import (
     OUT_OPTION,
     REGION_OPTION,
+    SCHEDULER_OPTION,
+    WORKERS_OPTION,
     check_count,
     check_out,
+    check_scheduler,
     check_seconds,
     final_path,
     out,
@@ -33,6 +36,44 @@ def _split(text: str | None) -> list[str] | None:
         return None
     items = [t.strip() for t in text.split(",") if t.strip()]
     return items
+
+
+def _check_partitioned(add: int | None, **others: object) -> None:
+    """A partitioned `site` takes --add K (>= 1) and --candidates; name what it refuses."""
+    problems = []
+    if add is None or add < 1:
+        problems.append(InputProblem("--add", None, None, "--partition-by needs --add K "
+                                     "(a whole number >= 1 of sites for the province)"))
+    for name, value in others.items():
+        if value not in (None, False) and not (name == "model" and value == "mclp"):
+            flag = "--" + name.replace("_", "-")
+            problems.append(InputProblem(flag, None, None, f"{flag} does not go with "
+                                         "--partition-by (the province split takes --add K, "
+                                         "model mclp)"))
+    if problems:
+        raise InputError(problems)
+
+
+def _site_partitioned(region: Path, out_dir: Path, by: str, add: int,
+                      candidates: Path | None, workers: int, scheduler: str,
+                      quiet: bool) -> None:
+    """`site --partition-by`: county curves on Dask, the exact split, each county's plan."""
+    from gis.partition_dask import dask_partitioned_plan
+    from gis.region import load_outlets
+
+    with output(out_dir, "site") as stage:
+        with step("Loading region …", show=not quiet):
+            reg = load_region(region)
+            cands = None if candidates is None else load_outlets(
+                candidates, datum=reg.settings.datum)
+        with step("Choosing sites county by county …", show=not quiet):
+            plan = dask_partitioned_plan(reg, by, sites=add, candidates=cands,
+                                         scheduler=scheduler, workers=workers)
+        files = plan.write(stage)
+    if not quiet:
+        out.print(plan.summary(), highlight=False)
+        for f in files.values():
+            out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,13 +106,33 @@ def register(app: typer.Typer) -> None:
                                       "coverage: a new site handles the catalogue items its "
                                       "kind may be given (delegable_to); needs [files] items."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary, no progress."),
+        partition_by: str | None = typer.Option(
+            None, "--partition-by", help="Province mode: the areas' field naming the county "
+            "(or id). Each county's curve on its own piece, the --add K sites split across "
+            "counties exactly; a candidate counts only for the county holding it. Takes "
+            "--add (model mclp) and --candidates only."),
+        workers: int = WORKERS_OPTION,
+        scheduler: str = SCHEDULER_OPTION,
     ) -> None:
         """Choose new sites: most people covered for K sites or a budget, or least cost for a
         target share. A site that adds nobody is never proposed. Writes
         OUT/siting/chosen.csv (with each site's area and address), curve.csv and
-        areas_after.csv."""
+        areas_after.csv.
+
+        With --partition-by FIELD (e.g. county): also OUT/siting/counties.csv, the split of
+        the K sites across counties. Modelling limit: a candidate counts only for the county
+        whose areas hold it (a site just inside county A that would also serve people in
+        county B counts only for A)."""
         with user_errors():
             check_out(out_dir)
+            check_scheduler(scheduler)
+            if partition_by is not None:
+                _check_partitioned(add, budget=budget, target=target, kinds=kinds, model=model,
+                                   replan=replan, grid=grid, forbid=forbid, costs=costs,
+                                   weighted=weighted)
+                _site_partitioned(region, out_dir, partition_by, add or 0, candidates,
+                                  workers, scheduler, quiet)
+                return
             check_seconds(time_limit, "--time-limit")
             check_count(seed, "--seed")
             if grid is not None and not (math.isfinite(grid) and grid > 0):

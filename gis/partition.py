@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,14 +54,16 @@ from .partition_cache import (
     open_cache,
     subnetwork,
     write_cache,
+    write_network_cache,
 )
 from .region import Region, RegionSettings
 from .rules import ROUND_SLACK_S, point_circles, point_is_urban, search_limit_s
 
 __all__ = ["Piece", "PieceSpec", "PieceResult", "BufferRule", "buffer_rule", "fastest_ms",
-           "subnetwork", "cut", "network_arrays", "write_cache", "open_cache", "build_piece",
-           "plan_pieces", "run_piece", "run_piece_file", "write_specs", "merge",
-           "partitioned_run", "partitioned_coverage", "serial_map", "task_peak_mb"]
+           "subnetwork", "cut", "network_arrays", "write_cache", "write_network_cache",
+           "open_cache", "build_piece", "plan_pieces", "check_partition_field", "run_piece",
+           "run_piece_file", "write_specs", "merge", "partitioned_run", "partitioned_coverage",
+           "serial_map", "task_peak_mb"]
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,10 @@ class PieceSpec:
     """What a worker needs to cut its own piece from the cached network (no network in it).
 
     ``xy`` are the demand points' metres, ``radius_m`` the node buffer (``inf``: the whole
-    network), ``force`` the outlets' whole-network snap nodes to keep.
+    network), ``force`` the outlets' whole-network snap nodes to keep. ``nodes``, when given,
+    are the node ids to keep instead of the buffer (a spill pass,
+    :mod:`gis.partition_spill`); ``exact`` marks a piece that holds every journey of its
+    points, so all of them are certified.
     """
 
     key: str
@@ -141,6 +147,8 @@ class PieceSpec:
     force: np.ndarray
     item_masks: np.ndarray | None = None
     item_live: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,14 +163,16 @@ class PieceResult:
     nodes: int
     item_points: ItemPoints | None = None
     peak_mb: float = float("nan")
+    spill_t: np.ndarray | None = None  # per spilled point: its largest piece seconds (inf: none)
 
 
 def build_piece(spec: PieceSpec, arrs: dict[str, Any]) -> Piece:
     """Cut the spec's network from ``arrs`` (in memory or a memory-mapped cache)."""
-    idx = np.union1d(_near_nodes(arrs, spec.xy, spec.radius_m), spec.force).astype(np.int64)
+    near = _near_nodes(arrs, spec.xy, spec.radius_m) if spec.nodes is None else spec.nodes
+    idx = np.union1d(near, spec.force).astype(np.int64)
     return Piece(key=spec.key, network=cut(arrs, idx), settings=spec.settings,
                  outlets=spec.outlets, demand=spec.demand, areas=spec.areas, rows=spec.rows,
-                 cert_s=spec.cert_s, whole=len(idx) == arrs["meta"]["n"],
+                 cert_s=spec.cert_s, whole=spec.exact or len(idx) == arrs["meta"]["n"],
                  item_masks=spec.item_masks, item_live=spec.item_live)
 
 
@@ -192,23 +202,39 @@ class _Clipper:
 
     @property
     def arrays(self) -> dict[str, Any]:
-        """The whole network as :func:`network_arrays` (built on first use)."""
+        """The whole network as :func:`network_arrays` (built on first use, or the cache)."""
         if self._arrays is None:
             self._arrays = network_arrays(self.net)
         return self._arrays
 
-    def spec(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None
+    def drop_arrays(self) -> None:
+        """Forget the in-memory arrays (after :func:`write_cache`): the driver's peak."""
+        self._arrays = None
+
+    def use_cache(self, folder: Path) -> None:
+        """Read the arrays from the memory-mapped cache in ``folder`` from now on."""
+        self._arrays = open_cache(folder)
+
+    def spec(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None,
+             *, nodes: np.ndarray | None = None, o_in: np.ndarray | None = None
              ) -> PieceSpec:
-        """The spec of ``rows`` (demand positions); ``rule=None``: the whole network."""
+        """The spec of ``rows`` (demand positions); ``rule=None``: the whole network.
+
+        ``nodes`` and ``o_in`` (node ids, outlet mask) replace the buffer: an exact spill
+        piece of :mod:`gis.partition_spill`.
+        """
         pts = np.column_stack([self.dx[rows], self.dy[rows]])
-        if rule is None:
+        if nodes is not None and o_in is not None:
+            cert = {c.mode: np.inf for c in self.settings.circles.values()}
+            radius = np.inf
+        elif rule is None:
             o_in = np.ones(len(self.outlets), dtype=bool)
             cert = {c.mode: np.inf for c in self.settings.circles.values()}
             radius = np.inf
         else:
             o_in = _within(pts, self.ox, self.oy, rule.outlet_m)
             cert, radius = rule.cert_s, rule.radius_m
-        force = [nodes[o_in[owner]] for nodes, owner in self.sources]
+        force = [src[o_in[owner]] for src, owner in self.sources]
         dem = self.demand.iloc[rows].reset_index(drop=True)
         used = set(dem["area_id"].tolist())
         return PieceSpec(key=key, settings=self.settings,
@@ -221,12 +247,24 @@ class _Clipper:
                          force=np.unique(np.concatenate(force)) if force else
                          np.zeros(0, np.int64),
                          item_masks=None if self.item_masks is None else self.item_masks[o_in],
-                         item_live=self.item_live)
+                         item_live=self.item_live,
+                         nodes=None if nodes is None else np.asarray(nodes, dtype=np.int64),
+                         exact=nodes is not None)
 
     def piece(self, key: str, rows: np.ndarray, areas: pd.DataFrame, rule: BufferRule | None
               ) -> Piece:
         """The piece of ``rows`` built in this process (tests, the benchmark)."""
         return build_piece(self.spec(key, rows, areas, rule), self.arrays)
+
+
+def check_partition_field(region: Region, by: str) -> None:
+    """Raise :class:`gis.errors.InputError` naming ``by`` when the areas have no such column."""
+    areas = region.areas
+    if by not in areas.columns:
+        cols = ", ".join(c for c in areas.columns if c != "geometry")
+        raise InputError(InputProblem(str(region.files.get("areas", "areas")), None, by,
+                                      f"no column {by!r} to partition by; the areas have: "
+                                      f"{cols}"))
 
 
 def plan_pieces(region: Region, by: str, items: ItemTable | None = None
@@ -238,12 +276,8 @@ def plan_pieces(region: Region, by: str, items: ItemTable | None = None
     gis.errors.InputError
         The areas have no column ``by``.
     """
+    check_partition_field(region, by)
     areas = region.areas
-    if by not in areas.columns:
-        cols = ", ".join(c for c in areas.columns if c != "geometry")
-        raise InputError(InputProblem(str(region.files.get("areas", "areas")), None, by,
-                                      f"no column {by!r} to partition by; the areas have: "
-                                      f"{cols}"))
     key_of = pd.Series(areas[by].astype(str).to_numpy(), index=areas["id"].to_numpy())
     keys = key_of.reindex(region.demand["area_id"].to_numpy()).to_numpy(dtype=object)
     clip = _Clipper(region.network, region.settings, region.outlets, region.demand, items)
@@ -297,15 +331,18 @@ def run_piece(piece: Piece) -> PieceResult:
             reach = np.column_stack([np.broadcast_to(reach, (len(pts), 1)),
                                      np.isfinite(ip.minutes[:, live])])
         ok = (reach & (upper <= cert[:, None])).all(axis=1)
-        # a point that found no outlet in its piece (NaN minutes) needs the whole network
-        bad = upper[~ok]
-        spill_s = float(np.max(np.nan_to_num(bad, nan=np.inf))) if bad.size else 0.0
+        # a point that found no outlet in its piece (NaN minutes) has no bound: inf
+        bad = np.nan_to_num(upper[~ok], nan=np.inf)
+        spill_t = bad.max(axis=1) if bad.size else np.zeros(0)
+        spill_s = float(spill_t.max()) if bad.size else 0.0
     spill = ~ok
+    if piece.whole:
+        spill_t = np.zeros(0)
     if ip is not None:
         ip = ItemPoints(covered=ip.covered[ok], minutes=ip.minutes[ok], searches=ip.searches)
     return PieceResult(key=piece.key, points=pts[ok].reset_index(drop=True),
                        rows=piece.rows[ok], spill_rows=piece.rows[spill], spill_s=spill_s,
-                       nodes=piece.network.n_nodes, item_points=ip)
+                       nodes=piece.network.n_nodes, item_points=ip, spill_t=spill_t)
 
 
 def run_piece_file(path: str) -> PieceResult:
@@ -381,23 +418,20 @@ def partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
     log.info("%d partitions by %r; border buffer %.0f m (outlets %.0f m)", len(parts), by,
              rule.radius_m, rule.outlet_m)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        write_cache(clip.arrays, Path(tmp) / "network")
+        t0 = time.perf_counter()
+        clip.use_cache(write_network_cache(clip.net, Path(tmp) / "network"))
         paths = list(write_specs(clip, parts, region.areas, rule, Path(tmp) / "round1"))
+        t1 = time.perf_counter()
         first = list(mapper(task, paths))
-        spill_rows = np.concatenate([r.spill_rows for r in first])
-        results = first
-        if len(spill_rows):
-            worst = max(r.spill_s for r in first if len(r.spill_rows))
-            wide = None if not np.isfinite(worst) else buffer_rule(
-                region.network, region.settings, limit_s=worst)
-            log.info("second pass: %d points outside their circle, buffer %s", len(spill_rows),
-                     "whole network" if wide is None else f"{wide.radius_m:.0f} m")
-            paths2 = list(write_specs(clip, [("spill", np.sort(spill_rows))], region.areas,
-                                      wide, Path(tmp) / "round2"))
-            second = list(mapper(task, paths2))
-            if any(len(r.spill_rows) for r in second):
-                raise RuntimeError("the second pass left points uncertified")
-            results = first + second
+        t2 = time.perf_counter()
+        from .partition_spill import spill_passes
+
+        results = first + spill_passes(clip, region.areas, first, Path(tmp), mapper,
+                                       task)
+        t3 = time.perf_counter()
+        log.info("timing: cache and specs %.1f s, round 1 %.1f s, spill passes %.1f s "
+                 "(%d spilled points)", t1 - t0, t2 - t1, t3 - t2,
+                 sum(len(r.spill_rows) for r in first))
     cov, ip = merge(results, len(region.demand), region.demand.geometry, region.areas)
     itc = None if items is None or ip is None else item_tables(region.demand, region.areas,
                                                                items, ip)

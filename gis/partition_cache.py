@@ -9,6 +9,7 @@ the nodes a piece keeps (see :mod:`gis.partition`).
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,43 @@ from scipy.spatial import cKDTree
 
 from .network import Edges, RoadNetwork
 
-__all__ = ["network_arrays", "write_cache", "open_cache", "cut", "subnetwork"]
+__all__ = ["network_arrays", "write_cache", "write_network_cache", "open_cache", "cut",
+           "subnetwork"]
 
 _CELL_M = 1000.0
+
+
+def _iter_arrays(net: RoadNetwork, cell_m: float = _CELL_M) -> Iterator[tuple[str, Any]]:
+    """``(name, array)`` of :func:`network_arrays` one at a time, ``("meta", dict)`` last."""
+    yield from (("node_osmid", net.node_osmid), ("x", net.x), ("y", net.y), ("lon", net.lon),
+                ("lat", net.lat))
+    meta: dict[str, Any] = {"crs": net.crs, "speeds": net.speeds, "modes": list(net.modes),
+                            "n": net.n_nodes, "cell_m": cell_m}
+    x0, y0 = (float(net.x.min()), float(net.y.min())) if net.n_nodes else (0.0, 0.0)
+    cx = ((net.x - x0) // cell_m).astype(np.int64)
+    cy = ((net.y - y0) // cell_m).astype(np.int64)
+    nx = int(cx.max()) + 1 if net.n_nodes else 1
+    ny = int(cy.max()) + 1 if net.n_nodes else 1
+    cell = cy * nx + cx
+    del cx, cy
+    yield "cell_nodes", np.argsort(cell, kind="stable")
+    yield "cell_ptr", np.r_[0, np.cumsum(np.bincount(cell, minlength=nx * ny))]
+    del cell
+    meta.update(x0=x0, y0=y0, nx=nx, ny=ny)
+    for mode in net.modes:
+        g = net.graph(mode)
+        yield from ((f"{mode}.g_ptr", g.indptr), (f"{mode}.g_col", g.indices),
+                    (f"{mode}.g_val", g.data))
+        u, v, sec, length = net.edges(mode)
+        o = np.argsort(u, kind="stable")
+        yield f"{mode}.e_ptr", np.r_[0, np.cumsum(np.bincount(u, minlength=net.n_nodes))]
+        yield f"{mode}.e_v", v[o]
+        yield f"{mode}.e_sec", sec[o]
+        yield f"{mode}.e_len", length[o]
+        del o
+        yield f"{mode}.mask", net.nodes_in(mode)
+        yield f"{mode}.parts", net.parts(mode)
+    yield "meta", meta
 
 
 def network_arrays(net: RoadNetwork, cell_m: float = _CELL_M) -> dict[str, Any]:
@@ -30,41 +65,27 @@ def network_arrays(net: RoadNetwork, cell_m: float = _CELL_M) -> dict[str, Any]:
     mask and part labels; plus a grid of ``cell_m`` cells listing their nodes, so a cut reads
     only the nodes near its demand.
     """
-    arrs: dict[str, Any] = {"node_osmid": net.node_osmid, "x": net.x, "y": net.y,
-                            "lon": net.lon, "lat": net.lat}
-    meta: dict[str, Any] = {"crs": net.crs, "speeds": net.speeds, "modes": list(net.modes),
-                            "n": net.n_nodes, "cell_m": cell_m}
-    x0, y0 = (float(net.x.min()), float(net.y.min())) if net.n_nodes else (0.0, 0.0)
-    cx = ((net.x - x0) // cell_m).astype(np.int64)
-    cy = ((net.y - y0) // cell_m).astype(np.int64)
-    nx = int(cx.max()) + 1 if net.n_nodes else 1
-    ny = int(cy.max()) + 1 if net.n_nodes else 1
-    cell = cy * nx + cx
-    arrs["cell_nodes"] = np.argsort(cell, kind="stable")
-    arrs["cell_ptr"] = np.r_[0, np.cumsum(np.bincount(cell, minlength=nx * ny))]
-    meta.update(x0=x0, y0=y0, nx=nx, ny=ny)
-    for mode in net.modes:
-        g = net.graph(mode)
-        arrs[f"{mode}.g_ptr"], arrs[f"{mode}.g_col"], arrs[f"{mode}.g_val"] = (
-            g.indptr, g.indices, g.data)
-        u, v, sec, length = net.edges(mode)
-        o = np.argsort(u, kind="stable")
-        arrs[f"{mode}.e_ptr"] = np.r_[0, np.cumsum(np.bincount(u, minlength=net.n_nodes))]
-        arrs[f"{mode}.e_v"], arrs[f"{mode}.e_sec"], arrs[f"{mode}.e_len"] = (
-            v[o], sec[o], length[o])
-        arrs[f"{mode}.mask"], arrs[f"{mode}.parts"] = net.nodes_in(mode), net.parts(mode)
-    arrs["meta"] = meta
-    return arrs
+    return dict(_iter_arrays(net, cell_m))
 
 
 def write_cache(arrs: dict[str, Any], folder: Path) -> Path:
     """Save :func:`network_arrays` as one ``.npy`` per array (memory-mappable) + ``meta.pkl``."""
+    return _write(arrs.items(), folder)
+
+
+def write_network_cache(net: RoadNetwork, folder: Path) -> Path:
+    """:func:`write_cache` of ``net`` computing one array at a time (no second copy held)."""
+    return _write(_iter_arrays(net), folder)
+
+
+def _write(items: Iterable[tuple[str, Any]], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, a in arrs.items():
-        if name != "meta":
+    for name, a in items:
+        if name == "meta":
+            with open(folder / "meta.pkl", "wb") as fh:
+                pickle.dump(a, fh)
+        else:
             np.save(folder / f"{name}.npy", np.ascontiguousarray(a))
-    with open(folder / "meta.pkl", "wb") as fh:
-        pickle.dump(arrs["meta"], fh)
     return folder
 
 

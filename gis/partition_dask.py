@@ -25,10 +25,11 @@ from .partition import PieceResult, partitioned_run, run_piece_file
 from .region import Region
 
 if TYPE_CHECKING:
+    from .partition_plans import PartitionedPlan
     from .partition_siting import ProvincePlan
 
 __all__ = ["dask_client", "dask_mapper", "dask_partitioned_coverage", "dask_partitioned_run",
-           "dask_province"]
+           "dask_province", "dask_partitioned_plan"]
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +117,37 @@ def dask_province(region: Region, by: str, *, sites: int = 0, delegations: int =
             plan = province_plan(region, by, sites=sites, delegations=delegations, items=items,
                                  mapper=mapper, workdir=workdir)
     return cov, itc, plan
+
+
+def dask_partitioned_plan(region: Region, by: str, *, sites: int = 0, delegations: int = 0,
+                          candidates: Any = None, scheduler: str = "local", workers: int = 2,
+                          workdir: str | Path | None = None) -> PartitionedPlan:
+    """``bianmin site`` (``sites``) or ``bianmin delegate`` (``delegations``) partitioned by
+    ``by`` on one Dask client (:mod:`gis.partition_plans`).
+
+    Raises
+    ------
+    gis.errors.InputError
+        The areas have no column ``by``, or delegation without an item catalogue.
+    """
+    from .errors import InputError, InputProblem
+    from .items import items_of_region
+    from .partition import check_partition_field
+    from .partition_plans import partitioned_delegation, partitioned_sites
+
+    check_partition_field(region, by)
+    items = None
+    if delegations > 0:
+        items = items_of_region(region)
+        if items is None:
+            raise InputError(InputProblem(str(region.path / "region.toml"), None,
+                                          "files.items", "delegation needs an item catalogue: "
+                                          "add `items = \"items.csv\"` under [files]"))
+    with dask_client(scheduler, workers) as client:
+        log.info("dask: %s", client)
+        mapper = dask_mapper(client)
+        if items is not None:
+            return partitioned_delegation(region, by, delegations, items, mapper=mapper,
+                                          workdir=workdir)
+        return partitioned_sites(region, by, sites, candidates=candidates, mapper=mapper,
+                                 workdir=workdir)

@@ -21,15 +21,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .coverage import compute_coverage
+from .coverage import CoverageResult, compute_coverage
 from .io import write_csv
-from .items import ItemTable, item_coverage
+from .items import ItemCoverage, ItemTable, item_coverage
 from .network import RoadNetwork
 from .partition import (
     Mapper,
@@ -41,13 +41,16 @@ from .partition import (
     plan_pieces,
     serial_map,
     task_peak_mb,
-    write_cache,
+    write_network_cache,
 )
 from .partition_province import split_budget
 from .region import Region, RegionSettings
 
+if TYPE_CHECKING:
+    from .siting.delegation import DelegationProblem
+
 __all__ = ["CountyCurves", "ProvincePlan", "county_of_points", "county_curves",
-           "province_plan", "run_county_file"]
+           "county_delegation_problem", "province_plan", "province_setup", "run_county_file"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class CountyCurves:
     deleg_curve: np.ndarray | None
     deleg_chosen: list[pd.DataFrame] | None
     peak_mb: float = float("nan")
+    sites_cost: np.ndarray | None = None
+    deleg_cost: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -105,12 +110,13 @@ def county_curves(region: Region, *, sites: int = 0, delegations: int = 0,
     ``0 … delegations`` pairs, delegating only to the outlets where ``own`` is true, and the
     pairs of each. ``chosen_only``: skip the curve (``curve_max=0``).
     """
-    from .siting.delegation import DelegationProblem, solve_delegation
-    from .siting.delegation_plan import delegation_problem
+    from .siting.delegation import solve_delegation
     from .siting.plan import plan_sites
 
     key = region.settings.name
     s_curve, s_chosen, d_curve, d_chosen = None, None, None, None
+    s_cost: np.ndarray | None = None
+    d_cost: np.ndarray | None = None
     base = None
     if sites > 0:
         cand = region.files.get("candidates")
@@ -118,33 +124,49 @@ def county_curves(region: Region, *, sites: int = 0, delegations: int = 0,
             plan = plan_sites(region, add=sites, model="mclp",
                               curve_max=0 if chosen_only else sites)
             s_curve = plan.curve["covered_population"].to_numpy(float)
+            s_cost = plan.curve["cost"].to_numpy(float)
             s_chosen = plan.chosen
         else:
             base = compute_coverage(region.network, region.settings, region.outlets,
                                     region.demand, region.areas)
             s_curve = np.array([float(base.total["covered_population"])])
+            s_cost = np.zeros(1)
             s_chosen = pd.DataFrame(columns=["site_id", "name"])
-        if not chosen_only:
+        if not chosen_only and s_cost is not None:
             s_curve = np.r_[s_curve, np.full(sites + 1 - len(s_curve), s_curve[-1])]
+            s_cost = np.r_[s_cost, np.full(sites + 1 - len(s_cost), s_cost[-1])]
     if delegations > 0 and items is not None:
-        base = base if base is not None else compute_coverage(region.network, region.settings, region.outlets,
-                                        region.demand, region.areas)
-        ic = item_coverage(region.network, region.settings, region.outlets, region.demand,
-                           region.areas, items, base=base)
-        p = delegation_problem(region, items, ic, base.points)
-        allowed = p.allowed & (np.ones(len(p.allowed), bool) if own is None
-                               else np.asarray(own, bool))[:, None]
-        p = DelegationProblem(p.cover, p.population, p.weight, p.covered, allowed, p.cost)
+        p, _ = county_delegation_problem(region, items, own, base)
         before = float(sum(p.weight[j] * p.population[p.covered[:, j]].sum()
                            for j in range(len(p.weight))))
         d_curve, d_chosen = np.full(delegations + 1, before), [pd.DataFrame()]
+        d_cost = np.zeros(delegations + 1)
         ids, item_ids = region.outlets["id"].to_numpy(), items.catalogue["id"].to_numpy()
         for k in range(1, delegations + 1):
             res = solve_delegation(p, add=k)
             d_curve[k] = before + res.value
+            d_cost[k] = float(sum(p.cost[o] for o, _ in res.pairs))
             d_chosen.append(pd.DataFrame({"outlet_id": [ids[o] for o, _ in res.pairs],
                                           "item_id": [item_ids[j] for _, j in res.pairs]}))
-    return CountyCurves(key, s_curve, s_chosen, d_curve, d_chosen)
+    return CountyCurves(key, s_curve, s_chosen, d_curve, d_chosen, sites_cost=s_cost,
+                        deleg_cost=d_cost)
+
+
+def county_delegation_problem(region: Region, items: ItemTable, own: np.ndarray | None,
+                              base: CoverageResult | None = None
+                              ) -> tuple[DelegationProblem, ItemCoverage]:
+    """The county's delegation problem, delegating only to the outlets where ``own`` is true."""
+    from .siting.delegation import DelegationProblem
+    from .siting.delegation_plan import delegation_problem
+
+    base = base if base is not None else compute_coverage(
+        region.network, region.settings, region.outlets, region.demand, region.areas)
+    ic = item_coverage(region.network, region.settings, region.outlets, region.demand,
+                       region.areas, items, base=base)
+    p = delegation_problem(region, items, ic, base.points)
+    allowed = p.allowed & (np.ones(len(p.allowed), bool) if own is None
+                           else np.asarray(own, bool))[:, None]
+    return DelegationProblem(p.cover, p.population, p.weight, p.covered, allowed, p.cost), ic
 
 
 def run_county_file(path: str) -> CountyCurves:
@@ -160,8 +182,7 @@ def run_county_file(path: str) -> CountyCurves:
     region = _piece_region(piece.network, piece.settings, t, piece.demand)
     res = county_curves(region, sites=t["sites"], delegations=t["delegations"],
                         items=t["items"], own=t["own"], chosen_only=t["chosen_only"])
-    return CountyCurves(res.key, res.sites_curve, res.sites_chosen, res.deleg_curve,
-                        res.deleg_chosen, task_peak_mb())
+    return replace(res, peak_mb=task_peak_mb())
 
 
 def _piece_region(net: RoadNetwork, settings: RegionSettings, t: dict[str, Any],
@@ -203,24 +224,18 @@ def _write_tasks(clip: _Clipper, parts: list[tuple[str, np.ndarray]], region: Re
     return paths
 
 
-def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int = 0,
-                  candidates: gpd.GeoDataFrame | None = None, items: ItemTable | None = None,
-                  mapper: Mapper = serial_map,
-                  task: Callable[[str], CountyCurves] = run_county_file,
-                  workdir: str | Path | None = None) -> ProvincePlan:
-    """Per-county curves as tasks (``mapper``), then the exact split of the province budgets.
-
-    Parameters
-    ----------
-    sites, delegations
-        The province's budgets of new sites and of item delegations (pairs).
-    candidates
-        Candidate sites (:func:`gis.region.load_outlets` columns); default the region's
-        candidates file. A candidate belongs to the county whose area holds it.
-    items
-        The item catalogue (needed for delegations).
+def province_setup(region: Region, by: str, sites: int,
+                   candidates: gpd.GeoDataFrame | None = None
+                   ) -> tuple[_Clipper, list[tuple[str, np.ndarray]], gpd.GeoDataFrame,
+                              np.ndarray, np.ndarray]:
+    """The partitions of ``region`` by ``by`` with the candidates as extra outlets (their
+    snap nodes kept in the pieces): ``(clip, parts, candidates, their county, outlets'
+    county)``. Raises :class:`gis.errors.InputError` when the areas lack ``by``.
     """
+    from .partition import check_partition_field
     from .region import load_outlets
+
+    check_partition_field(region, by)
 
     if candidates is None and sites > 0 and region.files.get("candidates") is not None:
         candidates = load_outlets(region.files["candidates"], datum=region.settings.datum)
@@ -243,11 +258,33 @@ def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int =
                         both["lon"], both["lat"]), crs="EPSG:4326"),
                     demand=region.demand, areas=region.areas, files=region.files)
     clip, parts = plan_pieces(pseudo, by)
+    return clip, parts, cands, cand_county, out_county
+
+
+def province_plan(region: Region, by: str, *, sites: int = 0, delegations: int = 0,
+                  candidates: gpd.GeoDataFrame | None = None, items: ItemTable | None = None,
+                  mapper: Mapper = serial_map,
+                  task: Callable[[str], CountyCurves] = run_county_file,
+                  workdir: str | Path | None = None) -> ProvincePlan:
+    """Per-county curves as tasks (``mapper``), then the exact split of the province budgets.
+
+    Parameters
+    ----------
+    sites, delegations
+        The province's budgets of new sites and of item delegations (pairs).
+    candidates
+        Candidate sites (:func:`gis.region.load_outlets` columns); default the region's
+        candidates file. A candidate belongs to the county whose area holds it.
+    items
+        The item catalogue (needed for delegations).
+    """
+    clip, parts, cands, cand_county, out_county = province_setup(region, by, sites,
+                                                                candidates)
     keys = [k for k, _ in parts]
     d = delegations if items is not None else 0
     full = {"sites": dict.fromkeys(keys, sites), "delegations": dict.fromkeys(keys, d)}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        write_cache(clip.arrays, Path(tmp) / "network")
+        clip.use_cache(write_network_cache(clip.net, Path(tmp) / "network"))
         paths = _write_tasks(clip, parts, region, by, cands, cand_county, out_county, full, items,
                              Path(tmp) / "curves", chosen_only=False)
         res: dict[str, CountyCurves] = {r.key: r for r in mapper(task, paths)}

@@ -99,22 +99,33 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
     exists = county_of < n_counties
     keep &= exists[u] & exists[v]
     u, v = u[keep], v[keep]
+    del keep, cross, road, idx
     fast = (gi[u] % 10 == 5) & (gi[v] % 10 == 5) | (gj[u] % 10 == 5) & (gj[v] % 10 == 5)
     length = np.hypot(x[u] - x[v], y[u] - y[v])
     m_lat = 111_320.0
     m_lon = m_lat * np.cos(np.radians(lat0))
-    lon, lat = lon0 + x / m_lon, lat0 + y / m_lat
+    # only the nodes of existing counties (a non-square count leaves empty slots in the grid)
+    new_id = np.cumsum(exists) - 1
+    lon, lat = lon0 + x[exists] / m_lon, lat0 + y[exists] / m_lat
+    del gi, gj, county_of, x, y
+    uu, vv = new_id[np.concatenate([u, v])], new_id[np.concatenate([v, u])]  # shared by modes
+    del u, v, new_id
     speeds = Speeds()
     edges = {}
     for mode, kmh in (("walk", speeds.walk_kmh), ("ebike", speeds.ebike_kmh),
                       ("drive", np.where(fast, 60.0, 30.0))):
         sec = length / kmh * 3.6
-        edges[mode] = (np.concatenate([u, v]), np.concatenate([v, u]), np.concatenate([sec, sec]))
+        edges[mode] = (uu, vv, np.concatenate([sec, sec]))
+    del fast, length
     net = RoadNetwork.from_edges(lon=lon, lat=lat, edges=edges, speeds=speeds)
+    del edges, uu, vv
     # townships: a 3 x 3 split of each county, the centre one urban
     t = cs * spacing_m / 3
     rows, area_geom = [], []
-    dem: list[tuple] = []
+    dx: list[np.ndarray] = []
+    dy: list[np.ndarray] = []
+    dpop: list[np.ndarray] = []
+    dcount: list[int] = []
     outs: list[tuple] = []
     for c in range(n_counties):
         cy, cx = divmod(c, k)
@@ -137,17 +148,23 @@ def province(n_counties: int, nodes_per_county: int, points_per_county: int, *, 
                 py = y0 + villages[pick, 1] + rng.normal(0, 150, n)
                 if rng.random() < 0.7:
                     outs.append((f"O{c:03d}-R{a}", x0 + villages[0, 0], y0 + villages[0, 1]))
-            pop = rng.integers(20, 400 if urban else 120, n)
-            dem += [(aid, float(a_), float(b_), int(p_)) for a_, b_, p_ in zip(px, py, pop,
-                                                                                 strict=True)]
+            dpop.append(rng.integers(20, 400 if urban else 120, n))
+            dx.append(px)
+            dy.append(py)
+            dcount.append(n)
+
     def to_ll(xx: object, yy: object) -> tuple[np.ndarray, np.ndarray]:
         return lon0 + np.asarray(xx) / m_lon, lat0 + np.asarray(yy) / m_lat
 
-    d = pd.DataFrame(dem, columns=["area_id", "x", "y", "population"])
-    dlon, dlat = to_ll(d["x"], d["y"])
-    demand = gpd.GeoDataFrame({"id": [f"D{i:07d}" for i in range(len(d))], "lon": dlon,
-                               "lat": dlat, "population": d["population"].astype(float),
-                               "area_id": d["area_id"]},
+    # one array per column (a province has millions of points: no Python row per point)
+    dlon, dlat = to_ll(np.concatenate(dx), np.concatenate(dy))
+    n_pts = len(dlon)
+    area_of = pd.Categorical.from_codes(np.repeat(np.arange(len(rows)), dcount),
+                                        categories=[r[0] for r in rows])
+    ids = pd.Series(np.arange(n_pts)).astype(str).str.zfill(7).radd("D").to_numpy(dtype=object)
+    demand = gpd.GeoDataFrame({"id": ids, "lon": dlon, "lat": dlat,
+                               "population": np.concatenate(dpop).astype(float),
+                               "area_id": np.asarray(area_of, dtype=object)},
                               geometry=gpd.points_from_xy(dlon, dlat), crs="EPSG:4326")
     o = pd.DataFrame(outs, columns=["id", "x", "y"])
     olon, olat = to_ll(o["x"], o["y"])

@@ -1,0 +1,83 @@
+"""The spill pass is bounded by each point's own journey, not by the region (issue 17)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+
+from gis.coverage import coverage_of_region
+from gis.network import RoadNetwork, Speeds
+from gis.partition import partitioned_coverage, plan_pieces, run_piece_file
+from gis.partition_spill import spill_nodes
+from gis.region import Circle, Region, RegionSettings
+from tests.conftest import lonlat_from_xy
+from tests.test_partition import frames_equal
+
+WALK_MS = 4.5 / 3.6
+
+
+def long_street() -> Region:
+    """A 20 km street (81 nodes, 250 m links), one outlet O at x = 0, on foot, 15-min circles.
+
+    County A (x < 5 km) has resident a1 at 1 km; county B has b1 at 6.1 km, whose only outlet
+    is 6 km + 100 m of access away: 4880 s = 81.33 min, outside its circle, and its county's
+    piece (buffer 1.6 km) holds no outlet at all.
+    """
+    x = np.arange(81) * 250.0
+    lon, lat = lonlat_from_xy(x, np.zeros(81))
+    u, v = np.arange(80), np.arange(1, 81)
+    sec = np.full(160, 250 / WALK_MS)
+    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
+                                 speeds=Speeds())
+    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
+                              max_snap_m=500)
+    olon, olat = lonlat_from_xy([0.0], [0.0])
+    outlets = gpd.GeoDataFrame({"id": ["O"], "lon": olon, "lat": olat},
+                               geometry=gpd.points_from_xy(olon, olat), crs=4326)
+    dlon, dlat = lonlat_from_xy([1000.0, 6100.0], [0.0, 0.0])
+    demand = gpd.GeoDataFrame({"id": ["a1", "b1"], "lon": dlon, "lat": dlat,
+                               "population": [10.0, 20.0], "area_id": ["A", "B"]},
+                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
+    areas = gpd.GeoDataFrame({"id": ["A", "B"], "name": ["A", "B"], "urban": [True, True],
+                              "county": ["ca", "cb"]}, geometry=[None, None])
+    return Region(path=None, settings=settings, network=net, outlets=outlets,  # type: ignore[arg-type]
+                  demand=demand, areas=areas, files={})
+
+
+def test_spill_region_by_hand():
+    """b1 with bound 4880.3 s: the exact spill piece is nodes 0-25 (x ≤ 6.25 km) and O.
+
+    By hand: keep u with |6.1 − u| − 0.5 + g(u) ≤ 4880.3 s × 1.25 m/s ≈ 6.1 km, g(u) = u (the
+    only source node is node 0): every u ≤ 6.35 km, so nodes 0-25. The old pass took a disc
+    of 6.1 + 0.5 = 6.6 km around 6.1 km (nodes 0-50).
+    """
+    reg = long_street()
+    clip, parts = plan_pieces(reg, "county")
+    rows = dict(parts)["cb"]
+    nodes, o_in = spill_nodes(clip, rows, np.array([4880.3]), 250 / (250 / WALK_MS))
+    assert list(nodes) == list(range(26))
+    assert list(o_in) == [True]
+
+
+def test_no_spill_task_takes_the_whole_street():
+    """b1 finds no outlet in its piece: the buffer doubles (22, 41, 63 nodes), never all 81.
+
+    By hand: 30 min → nodes within 2.75 km of 6.1 km (3.5-8.75 km: 22; no outlet within
+    5 km); 60 min → 5 km (1.25-11 km: 40, plus O's forced node 0, but no road from 0 to
+    1.25 km: no path); 120 min → 9.5 km (nodes 0-62: 81.33 min ≤ 120 min, certified). The
+    old pass used the whole street (81 nodes) because b1 had found no outlet.
+    """
+    reg = long_street()
+    seen: list = []
+
+    def mapper(fn, paths):
+        for p in paths:
+            r = fn(p)
+            seen.append((r.key, r.nodes))
+            yield r
+
+    res = partitioned_coverage(reg, "county", mapper=mapper, task=run_piece_file)
+    frames_equal(res, coverage_of_region(reg))
+    p = res.points.set_index("demand_id")
+    assert p.loc["b1", "outlet_id"] == "O" and p.loc["b1", "minutes"] == 81.33
+    assert seen == [("ca", 11), ("cb", 13), ("cb+grow", 22), ("cb+grow", 41), ("cb+grow", 63)]
