@@ -123,7 +123,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
     """Best place to insert task ``(p, d)`` (``d = -1`` for a single stop) into ``S``.
 
     With ``rnd`` False the cheapest (cost delta); with ``rnd`` True a uniformly random feasible
-    place. ``blink`` > 0 skips each feasible place with that probability (diversification). Returns ``(delta, i, j)``: ``p`` goes after position ``i``, ``d`` after position
+    place. ``blink`` > 0 skips each feasible place with that probability (diversification);
+    ``blink`` < 0 returns the first feasible place found (when any place will do). Returns ``(delta, i, j)``: ``p`` goes after position ``i``, ``d`` after position
     ``j >= i`` of the original sequence (directly after ``p`` when ``j == i``); ``delta`` is
     ``INF`` when no place is feasible.
     """
@@ -165,6 +166,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
                     best, bi, bj = delta, i, i
             elif delta < best:
                 best, bi, bj = delta, i, i
+            if blink < 0:
+                return best, bi, bj
             continue
         # delivery right after the pickup
         sd = _earliest(d, fp + T[p, d], wlo, whi, has_open, optr, olo, ohi)
@@ -177,6 +180,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
                     best, bi, bj = delta, i, i
             elif delta < best:
                 best, bi, bj = delta, i, i
+            if blink < 0:
+                return best, bi, bj
         base = C[a, p] + C[p, b] - C[a, b]
         fprev = fp
         prev = p
@@ -201,6 +206,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
                         best, bi, bj = delta, i, j
                 elif delta < best:
                     best, bi, bj = delta, i, j
+                if blink < 0:
+                    return best, bi, bj
             fprev = fx
             prev = x
     return best, bi, bj
@@ -307,7 +314,7 @@ def _insert_anywhere(h, R, L, active, ntask, where, rnd, blink, S, F, Z, LD, T3,
 @njit(cache=True)
 def _try_without(k, e0, e1, e2, p, d, R, L, S, F, Z, LD, T, C, vstart, vend, shift, cap, svc,
                  dem, wlo, whi, has_open, optr, olo, ohi, node_task):  # pragma: no cover
-    """Cheapest insertion of ``(p, d)`` into route ``k`` without tasks ``e0, e1, e2``."""
+    """A feasible place for ``(p, d)`` in route ``k`` without tasks ``e0, e1, e2`` (the first found)."""
     S[0] = vstart[k]
     m = 0
     for s in range(L[k]):
@@ -320,7 +327,7 @@ def _try_without(k, e0, e1, e2, p, d, R, L, S, F, Z, LD, T, C, vstart, vend, shi
     if not prep(S, m, k, T, svc, dem, wlo, whi, has_open, optr, olo, ohi, shift, F, Z, LD):
         return INF, -1, -1
     return best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, olo,
-                       ohi, cap, False, 0.0)
+                       ohi, cap, False, -1.0)
 
 
 @njit(cache=True)
@@ -330,7 +337,8 @@ def _eject_insert(h, R, L, active, ntask, where, pen, kmax, EP, ep_n, S, F, Z, L
                   allowed):  # pragma: no cover - compiled
     """Insert ``h`` after ejecting at most ``kmax`` (1–3) tasks of one route.
 
-    The ejected set minimises the sum of its tasks' penalty counters, then the cost delta.
+    The ejected set minimises the sum of its tasks' penalty counters, then the cost delta of
+    the first feasible place found for ``h``.
     Returns the new pool size, or -1 when no ejection of at most ``kmax`` tasks makes room.
     """
     p = tfirst[h]

@@ -101,6 +101,15 @@ def test_cheapest_insertion_equals_brute_force(seed: int) -> None:
             delta, i, j = _ges.best_insert(S, m, F, Z, LD, pick, drop, c3[md], t3[md], svc, dem,
                                            wlo, whi, has_open, optr, olo, ohi, vcap[k], False,
                                            0.0)
+            any_d, ai, aj = _ges.best_insert(S, m, F, Z, LD, pick, drop, c3[md], t3[md], svc,
+                                             dem, wlo, whi, has_open, optr, olo, ohi, vcap[k],
+                                             False, -1.0)
+            assert (any_d >= _ges.INF) == (best is None)  # "first feasible" finds one iff any
+            if best is not None:
+                r = list(route)
+                r.insert(aj, drop)
+                r.insert(ai, pick)
+                assert _feasible(p, k, tuple(r))
             if best is None:
                 assert delta >= _ges.INF
             else:
