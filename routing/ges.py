@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _ges
+from . import _ges, _ges_search
 from .fleet import fleet_lower_bound
 from .problem import UNREACHABLE, RoutingProblem
 from .solver import Solution
@@ -189,7 +189,7 @@ def _run_pool(st: _State, data: _Data, active: np.ndarray, pool: list[int], pen:
             return False
         n = chunk if max_steps is None else min(chunk, max_steps - stats.steps)
         t0 = time.monotonic()
-        ep_n, made = _ges.ges_run(st.R, st.L, active, st.ntask, st.where, ep, ep_n, pen, n,
+        ep_n, made = _ges_search.ges_run(st.R, st.L, active, st.ntask, st.where, ep, ep_n, pen, n,
                                   KMAX, N_PERTURB, *data.args)
         stats.steps += int(made)
         took = time.monotonic() - t0
@@ -267,8 +267,6 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
         best = st.copy()
         log.info("ges: %d vehicles (%d steps)", int(active.sum()), stats.steps)
     st.restore(best)
-    # shorten the routes before the distance search: relocate tasks while it saves cost
-    _ges.descend(st.R, st.L, st.L > 0, st.ntask, st.where, 20, *data.args)
     routes = st.routes()
     dropped = tuple(t for t in range(nt) if st.where[t] < 0)
     stats.end_vehicles = sum(1 for r in routes if r)
@@ -343,7 +341,7 @@ def shorten_routes(problem: RoutingProblem, start: Solution, seconds: float, *, 
         f1 = min(1.0, f0 + (n / max_iters if max_iters else 0.05))
         temp0 = t_hi * (t_lo / t_hi) ** f0
         temp1 = t_hi * (t_lo / t_hi) ** f1
-        _ges.lns(st.R, st.L, active, st.ntask, st.where, near, n, temp0, temp1, max_remove,
+        _ges_search.lns(st.R, st.L, active, st.ntask, st.where, near, n, temp0, temp1, max_remove,
                  BLINK, EJECT_STEPS, *data.args)
         done += n
         took = time.monotonic() - a
