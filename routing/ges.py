@@ -189,8 +189,8 @@ def _run_pool(st: _State, data: _Data, active: np.ndarray, pool: list[int], pen:
             return False
         n = chunk if max_steps is None else min(chunk, max_steps - stats.steps)
         t0 = time.monotonic()
-        ep_n, made = _ges_search.ges_run(st.R, st.L, active, st.ntask, st.where, ep, ep_n, pen, n,
-                                  KMAX, N_PERTURB, *data.args)
+        ep_n, made = _ges_search.ges_run(st.R, st.L, active, st.ntask, st.where, ep, ep_n, pen,
+                                         n, KMAX, N_PERTURB, *data.args)
         stats.steps += int(made)
         took = time.monotonic() - t0
         # aim at ~50 ms between clock checks
