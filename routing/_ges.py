@@ -120,6 +120,19 @@ def prep(S, m, k, T, svc, dem, wlo, whi, has_open, optr, olo, ohi, shift,
     return ok
 
 
+@njit(cache=True, inline="always")
+def _take(delta, i, j, best, bi, bj, count, rnd):  # pragma: no cover - compiled
+    """Keep place ``(i, j)`` at cost ``delta``: the cheapest so far, or uniformly at random."""
+    if rnd:
+        count += 1
+        if np.random.randint(0, count) == 0:
+            return delta, i, j, count
+        return best, bi, bj, count
+    if delta < best:
+        return delta, i, j, count
+    return best, bi, bj, count
+
+
 @njit(cache=True)
 def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, olo, ohi,
                 cap, rnd, blink):  # pragma: no cover - compiled
@@ -141,8 +154,6 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
         b = S[i + 1]
         la = LD[i] + q
         if la > cap or la < 0:
-            if d < 0:
-                continue
             continue
         sp = _earliest(p, F[i] + T[a, p], wlo, whi, has_open, optr, olo, ohi)
         if sp >= INF:
@@ -160,15 +171,10 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
                     break
             if not ok:
                 continue
-            delta = C[a, p] + C[p, b] - C[a, b]
             if blink > 0 and np.random.random() < blink:
                 continue
-            if rnd:
-                count += 1
-                if np.random.randint(0, count) == 0:
-                    best, bi, bj = delta, i, i
-            elif delta < best:
-                best, bi, bj = delta, i, i
+            best, bi, bj, count = _take(C[a, p] + C[p, b] - C[a, b], i, i, best, bi, bj, count,
+                                        rnd)
             if blink < 0:
                 return best, bi, bj
             continue
@@ -176,13 +182,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
         sd = _earliest(d, fp + T[p, d], wlo, whi, has_open, optr, olo, ohi)
         if sd < INF and sd + svc[d] + T[d, b] <= Z[i + 1] and not (
                 blink > 0 and np.random.random() < blink):
-            delta = C[a, p] + C[p, d] + C[d, b] - C[a, b]
-            if rnd:
-                count += 1
-                if np.random.randint(0, count) == 0:
-                    best, bi, bj = delta, i, i
-            elif delta < best:
-                best, bi, bj = delta, i, i
+            best, bi, bj, count = _take(C[a, p] + C[p, d] + C[d, b] - C[a, b], i, i, best, bi,
+                                        bj, count, rnd)
             if blink < 0:
                 return best, bi, bj
         base = C[a, p] + C[p, b] - C[a, b]
@@ -202,13 +203,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
             sd = _earliest(d, fx + T[x, d], wlo, whi, has_open, optr, olo, ohi)
             if sd < INF and sd + svc[d] + T[d, y] <= Z[j + 1] and not (
                     blink > 0 and np.random.random() < blink):
-                delta = base + C[x, d] + C[d, y] - C[x, y]
-                if rnd:
-                    count += 1
-                    if np.random.randint(0, count) == 0:
-                        best, bi, bj = delta, i, j
-                elif delta < best:
-                    best, bi, bj = delta, i, j
+                best, bi, bj, count = _take(base + C[x, d] + C[d, y] - C[x, y], i, j, best, bi,
+                                            bj, count, rnd)
                 if blink < 0:
                     return best, bi, bj
             fprev = fx
