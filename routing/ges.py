@@ -224,8 +224,9 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
     Returns
     -------
     Solution
-        The complete plan with the fewest vehicles reached (``start`` when the first plan
-        could not be completed in time), status ``"ges"``.
+        The complete plan with the fewest vehicles reached, status ``"ges"``; when the
+        required tasks ``start`` left out could not all be placed in time, the plan as far as
+        it got (status ``"ges-partial"``, the rest listed as dropped).
     """
     stats = stats if stats is not None else GesStats()
     t_end = time.monotonic() + seconds
@@ -244,10 +245,13 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
     missing = [t for t in range(nt) if required[t] and st.where[t] < 0]
     if missing:
         if not _run_pool(st, data, active, missing, pen, t_end, stats, max_steps):
-            log.info("ges: the first plan could not be completed (%d tasks left out)",
-                     len(missing))
-            stats.end_vehicles = start.n_used
-            return start
+            # out of time: the plan as far as it got (every plan held is feasible)
+            routes = st.routes()
+            dropped = tuple(t for t in range(nt) if st.where[t] < 0)
+            log.info("ges: the first plan could not be completed (%d of %d tasks left out)",
+                     len(dropped), len(missing))
+            stats.end_vehicles = sum(1 for r in routes if r)
+            return Solution(routes, dropped, _cost(problem, routes), "ges-partial")
         stats.completed = len(missing)
     lower = fleet_lower_bound(problem)
     best = st.copy()

@@ -157,7 +157,7 @@ def _solve_staged(problem: RoutingProblem, params: SolveParams) -> Solution:
         best = Solution(((),) * problem.n_vehicles, tuple(range(len(problem.tasks))), 0, "empty")
     if best is None:
         raise RoutingSolverError(
-            f"the routing solver found no first plan within {STAGE1_SHARE * budget:.1f} s; "
+            f"the routing solver found no first plan within {first_share * budget:.1f} s; "
             "allow more time or plan fewer errands")
     log.info("stage 1: %s", best.summary())
     # stage 2: route elimination: empty a short route, re-insert its tasks elsewhere; when that

@@ -232,3 +232,17 @@ def test_ruin_and_recreate_never_worse_and_valid(seed: int) -> None:
     assert validate_solution(p, sol).ok
     assert sol.cost <= start.cost
     assert sol.n_used <= start.n_used
+
+
+def test_out_of_steps_returns_the_plan_as_far_as_it_got() -> None:
+    """A completion cut short keeps what it placed (every route feasible), the rest dropped."""
+    p = random_problem(2, n_pairs=8, n_vehicles=8, opens=False, skills=False)
+    start = Solution(((),) * p.n_vehicles, tuple(range(len(p.tasks))), 0, "empty")
+    sol = minimise_routes(p, start, 300.0, required=np.ones(len(p.tasks), dtype=bool),
+                          max_steps=3)
+    assert sol.status == "ges-partial"
+    served = [t for t in range(len(p.tasks)) if t not in sol.dropped]
+    assert 1 <= len(served) <= 3 and len(sol.dropped) == len(p.tasks) - len(served)
+    assert all(_feasible(p, k, r) for k, r in enumerate(sol.routes))
+    assert sorted(x for r in sol.routes for x in r) == sorted(
+        x for t in served for x in p.tasks[t])
