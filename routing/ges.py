@@ -20,7 +20,9 @@ nearly every plain reinsertion fails, and this is what lets the search move; on 
 gets the plan after that.
 
 Every plan the stage holds is feasible (every insertion is checked), so whatever the clock cuts,
-the answer is a complete, valid plan; the independent check still runs on it downstream.
+the answer is a valid plan — complete, unless the tasks a first plan left out could not all be
+placed in time (then the rest are listed as dropped); the independent check still runs on it
+downstream.
 Vehicles with a break are not modelled here: :func:`applicable` says so and the solver keeps
 the OR-Tools ejection stage (:mod:`routing.fleet`) for such problems. With a fixed ``seed`` and
 a step budget that binds before the clock (``max_steps``), the result is repeatable.
