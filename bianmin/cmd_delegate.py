@@ -15,11 +15,13 @@ from .common import (
     SCHEDULER_OPTION,
     WORKERS_OPTION,
     check_out,
+    check_partitioned,
     check_scheduler,
     check_seconds,
     final_path,
     out,
     output,
+    print_written,
     step,
     user_errors,
 )
@@ -28,19 +30,9 @@ from .common import (
 def _delegate_partitioned(region: Path, out_dir: Path, by: str, add: int | None,
                           workers: int, scheduler: str, quiet: bool, **others: object) -> None:
     """`delegate --partition-by`: county curves on Dask, the exact split, each county's plan."""
-    from gis.errors import InputError, InputProblem
     from gis.partition_dask import dask_partitioned_plan
 
-    problems = [] if add is not None and add >= 1 else [
-        InputProblem("--add", None, None, "--partition-by needs --add K (a whole number >= 1 "
-                     "of pairs for the province)")]
-    for name, value in others.items():
-        if value is not None:
-            flag = "--" + name.replace("_", "-")
-            problems.append(InputProblem(flag, None, None, f"{flag} does not go with "
-                                         "--partition-by (the province split takes --add K)"))
-    if problems:
-        raise InputError(problems)
+    check_partitioned(add, "pairs", "--add K", {k: v is not None for k, v in others.items()})
     with output(out_dir, "delegate") as stage:
         with step("Loading region …", show=not quiet):
             reg = load_region(region)
@@ -48,10 +40,7 @@ def _delegate_partitioned(region: Path, out_dir: Path, by: str, add: int | None,
             plan = dask_partitioned_plan(reg, by, delegations=int(add or 0),
                                          scheduler=scheduler, workers=workers)
         files = plan.write(stage)
-    if not quiet:
-        out.print(plan.summary(), highlight=False)
-        for f in files.values():
-            out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)
+    print_written(plan.summary(), files, stage, out_dir, quiet)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,11 +21,13 @@ from .common import (
     WORKERS_OPTION,
     check_count,
     check_out,
+    check_partitioned,
     check_scheduler,
     check_seconds,
     final_path,
     out,
     output,
+    print_written,
     step,
     user_errors,
 )
@@ -36,22 +38,6 @@ def _split(text: str | None) -> list[str] | None:
         return None
     items = [t.strip() for t in text.split(",") if t.strip()]
     return items
-
-
-def _check_partitioned(add: int | None, **others: object) -> None:
-    """A partitioned `site` takes --add K (>= 1) and --candidates; name what it refuses."""
-    problems = []
-    if add is None or add < 1:
-        problems.append(InputProblem("--add", None, None, "--partition-by needs --add K "
-                                     "(a whole number >= 1 of sites for the province)"))
-    for name, value in others.items():
-        if value not in (None, False) and not (name == "model" and value == "mclp"):
-            flag = "--" + name.replace("_", "-")
-            problems.append(InputProblem(flag, None, None, f"{flag} does not go with "
-                                         "--partition-by (the province split takes --add K, "
-                                         "model mclp)"))
-    if problems:
-        raise InputError(problems)
 
 
 def _site_partitioned(region: Path, out_dir: Path, by: str, add: int,
@@ -70,10 +56,7 @@ def _site_partitioned(region: Path, out_dir: Path, by: str, add: int,
             plan = dask_partitioned_plan(reg, by, sites=add, candidates=cands,
                                          scheduler=scheduler, workers=workers)
         files = plan.write(stage)
-    if not quiet:
-        out.print(plan.summary(), highlight=False)
-        for f in files.values():
-            out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)
+    print_written(plan.summary(), files, stage, out_dir, quiet)
 
 
 def register(app: typer.Typer) -> None:
@@ -127,9 +110,12 @@ def register(app: typer.Typer) -> None:
             check_out(out_dir)
             check_scheduler(scheduler)
             if partition_by is not None:
-                _check_partitioned(add, budget=budget, target=target, kinds=kinds, model=model,
-                                   replan=replan, grid=grid, forbid=forbid, costs=costs,
-                                   weighted=weighted)
+                others = {"budget": budget, "target": target, "kinds": kinds, "model": model,
+                          "replan": replan, "grid": grid, "forbid": forbid, "costs": costs,
+                          "weighted": weighted}
+                check_partitioned(add, "sites", "--add K, model mclp", {
+                    k: v not in (None, False) and not (k == "model" and v == "mclp")
+                    for k, v in others.items()})
                 _site_partitioned(region, out_dir, partition_by, add or 0, candidates,
                                   workers, scheduler, quiet)
                 return

@@ -166,3 +166,31 @@ def check_scheduler(value: str) -> str:
         return value
     raise InputError(InputProblem("--scheduler", None, None, f"{value!r}: expected 'local' or "
                                   "a Dask scheduler address tcp://HOST:PORT"))
+
+
+def check_partitioned(add: int | None, unit: str, takes: str, given: dict[str, bool]) -> None:
+    """A partitioned `site`/`delegate` needs --add K (>= 1 ``unit``) and refuses the flags ``given``.
+
+    ``given`` maps each other option's name to whether the user set it; ``takes`` is what the
+    province split does take (named in the message).
+    """
+    problems = []
+    if add is None or add < 1:
+        problems.append(InputProblem("--add", None, None, "--partition-by needs --add K "
+                                     f"(a whole number >= 1 of {unit} for the province)"))
+    for name, is_set in given.items():
+        if is_set:
+            flag = "--" + name.replace("_", "-")
+            problems.append(InputProblem(flag, None, None, f"{flag} does not go with "
+                                         f"--partition-by (the province split takes {takes})"))
+    if problems:
+        raise InputError(problems)
+
+
+def print_written(summary: str, files: dict[str, Path], stage: Path, out_dir: Path,
+                  quiet: bool) -> None:
+    """The summary line and one ``wrote …`` line per file (final paths), unless ``quiet``."""
+    if not quiet:
+        out.print(summary, highlight=False)
+        for f in files.values():
+            out.print(f"wrote {final_path(f, stage, out_dir)}", highlight=False)
