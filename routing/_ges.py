@@ -149,6 +149,18 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
     bj = -1
     count = 0
     q = dem[p]
+    # exact pruning (cheapest mode): a delivery placed after stop j > i costs at least
+    # ``lbd`` (the least detour of d over the route's arcs), so a pickup place whose own detour
+    # plus ``lbd`` is not below the best found needs no forward walk
+    prune = d >= 0 and not rnd and blink == 0
+    lbd = INF
+    if prune:
+        for j in range(1, m + 1):
+            x = S[j]
+            y = S[j + 1]
+            v = C[x, d] + C[d, y] - C[x, y]
+            if v < lbd:
+                lbd = v
     for i in range(0, m + 1):
         a = S[i]
         b = S[i + 1]
@@ -187,6 +199,8 @@ def best_insert(S, m, F, Z, LD, p, d, C, T, svc, dem, wlo, whi, has_open, optr, 
             if blink < 0:
                 return best, bi, bj
         base = C[a, p] + C[p, b] - C[a, b]
+        if prune and base + lbd >= best:
+            continue
         fprev = fp
         prev = p
         for j in range(i + 1, m + 1):
