@@ -22,9 +22,9 @@ most ``cert(m) = min((R - s) / v(m), L)`` seconds lies inside the piece. The cli
 subgraph with the whole network's part labels and the whole network's outlet snaps, so a time
 found in a piece is never *shorter* than the true time; a point whose piece time is at most
 ``cert`` is therefore exact (time, outlet, snap). Every other point (outside its circle, or
-unreachable) is re-run in one second pass with the buffer grown to its largest piece time (or
-the whole network when some piece found no outlet at all), so the partitioned tables equal the
-whole run's.
+unreachable) is re-run in a spill piece bounded by its own journey, which the task plans
+itself after its run (:mod:`gis.partition_spill`), so the partitioned tables equal the whole
+run's.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ from .partition_cache import (
 from .region import Region, RegionSettings
 from .rules import ROUND_SLACK_S, point_circles, point_is_urban, search_limit_s
 
-__all__ = ["Piece", "PieceSpec", "PieceResult", "BufferRule", "buffer_rule", "fastest_ms",
+__all__ = ["Piece", "PieceSpec", "PieceResult", "BufferRule", "buffer_rule", "buffer_rule_from",
+           "fastest_ms",
            "subnetwork", "cut", "network_arrays", "write_cache", "write_network_cache",
            "open_cache", "build_piece", "plan_pieces", "check_partition_field", "run_piece",
            "run_piece_file", "write_specs", "merge", "partitioned_run", "partitioned_coverage",
@@ -98,7 +99,13 @@ def buffer_rule(network: RoadNetwork, settings: RegionSettings,
     """
     circles = settings.circles.values()
     limit = max(search_limit_s(c.minutes) for c in circles) if limit_s is None else limit_s
-    speed = {c.mode: fastest_ms(network, c.mode) for c in circles}
+    return buffer_rule_from({c.mode: fastest_ms(network, c.mode) for c in circles}, settings,
+                            limit)
+
+
+def buffer_rule_from(speed: dict[str, float], settings: RegionSettings, limit: float
+                     ) -> BufferRule:
+    """:func:`buffer_rule` from the modes' fastest speeds (m/s) and the seconds ``limit``."""
     reach = max(limit * v for v in speed.values())
     radius = reach + settings.max_snap_m
     cert = {m: min(reach / v if v > 0 else np.inf, limit) for m, v in speed.items()}
@@ -149,6 +156,8 @@ class PieceSpec:
     item_live: np.ndarray | None = None
     nodes: np.ndarray | None = None
     exact: bool = False
+    grow: int = 0  # the buffer rule at 2 ** grow times the largest circle's seconds
+    cap_nodes: int = 0  # an exact spill piece's nodes at most (0: from this piece's own)
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ class PieceResult:
     item_points: ItemPoints | None = None
     peak_mb: float = float("nan")
     spill_t: np.ndarray | None = None  # per spilled point: its largest piece seconds (inf: none)
+    spill_specs: tuple[str, ...] = ()  # the spill specs the task wrote for its spilled points
 
 
 def build_piece(spec: PieceSpec, arrs: dict[str, Any]) -> Piece:
@@ -349,15 +359,30 @@ def run_piece_file(path: str) -> PieceResult:
     """What a worker runs: load a spec saved by :func:`write_specs`, cut its piece, run it.
 
     The network is cut from the run's memory-mapped cache (``../network`` beside the spec's
-    folder), so the worker holds only its own piece.
+    folder), so the worker holds only its own piece. When the cache holds the run's spill
+    context, the task then plans its spilled points' pieces itself
+    (:func:`gis.partition_spill.plan_spills`, into ``../spill``) and returns their paths.
     """
+    from .partition_spill import plan_spills, read_spill_context, surely_reachable
+
     _peak_reset()
     with open(path, "rb") as fh:
         spec = pickle.load(fh)
-    arrs = open_cache(Path(path).parent.parent / "network")
+    cache = Path(path).parent.parent / "network"
+    arrs = open_cache(cache)
     piece = build_piece(spec, arrs)
-    del arrs, spec
-    return replace(run_piece(piece), peak_mb=task_peak_mb())
+    res = run_piece(piece)
+    ctx = read_spill_context(cache) if len(res.spill_rows) else None
+    if ctx is not None:
+        local = pd.Index(spec.rows).get_indexer(res.spill_rows)
+        t = res.spill_t if res.spill_t is not None else np.full(len(local), np.inf)
+        sure = surely_reachable(piece, local[~np.isfinite(t)], len(ctx.outlets) > 0)
+        cap = spec.cap_nodes or int(ctx.cap * piece.network.n_nodes)
+        del piece
+        paths = plan_spills(spec, res, sure, arrs, ctx, cache.parent / "spill",
+                            Path(path).stem, cap)
+        res = replace(res, spill_specs=tuple(paths))
+    return replace(res, peak_mb=task_peak_mb())
 
 
 def write_specs(clip: _Clipper, parts: list[tuple[str, np.ndarray]], areas: pd.DataFrame,
@@ -401,14 +426,16 @@ def merge(results: Iterable[PieceResult], n: int, geometry: gpd.GeoSeries,
 def partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
                     mapper: Mapper = serial_map,
                     task: Callable[[str], PieceResult] = run_piece_file,
-                    workdir: str | Path | None = None
+                    workdir: str | Path | None = None, spill_cap: float = 2.0
                     ) -> tuple[CoverageResult, ItemCoverage | None]:
     """Coverage (and item coverage) of ``region`` partition by partition; equal to the whole.
 
     The driver writes the whole network once as a memory-mapped cache and one small spec per
     partition under ``workdir`` (a temporary folder by default); ``mapper`` runs ``task``
     over the specs (serially here, on Dask with :func:`gis.partition_dask.dask_mapper`), each
-    task cutting its own piece. Item tables come from :func:`gis.items.item_tables`, the
+    task cutting its own piece and planning its own spill pieces (an exact spill piece keeps
+    at most ``spill_cap`` times its first-round piece's nodes, split by point groups above
+    that: :mod:`gis.partition_spill`); the driver only gathers. Item tables come from :func:`gis.items.item_tables`, the
     aggregation the whole run uses, on the pieces' per-point part.
     """
     import tempfile
@@ -419,15 +446,15 @@ def partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
              rule.radius_m, rule.outlet_m)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         t0 = time.perf_counter()
+        from .partition_spill import spill_passes, write_spill_context
+
         clip.use_cache(write_network_cache(clip.net, Path(tmp) / "network"))
+        write_spill_context(clip, Path(tmp) / "network", spill_cap)
         paths = list(write_specs(clip, parts, region.areas, rule, Path(tmp) / "round1"))
         t1 = time.perf_counter()
         first = list(mapper(task, paths))
         t2 = time.perf_counter()
-        from .partition_spill import spill_passes
-
-        results = first + spill_passes(clip, region.areas, first, Path(tmp), mapper,
-                                       task)
+        results = first + spill_passes(first, mapper, task)
         t3 = time.perf_counter()
         log.info("timing: cache and specs %.1f s, round 1 %.1f s, spill passes %.1f s "
                  "(%d spilled points)", t1 - t0, t2 - t1, t3 - t2,
@@ -440,6 +467,8 @@ def partitioned_run(region: Region, by: str, *, items: ItemTable | None = None,
 
 def partitioned_coverage(region: Region, by: str, *, mapper: Mapper = serial_map,
                          task: Callable[[str], PieceResult] = run_piece_file,
-                         workdir: str | Path | None = None) -> CoverageResult:
+                         workdir: str | Path | None = None, spill_cap: float = 2.0
+                         ) -> CoverageResult:
     """Coverage of ``region`` run partition by partition (:func:`partitioned_run`, no items)."""
-    return partitioned_run(region, by, mapper=mapper, task=task, workdir=workdir)[0]
+    return partitioned_run(region, by, mapper=mapper, task=task, workdir=workdir,
+                           spill_cap=spill_cap)[0]

@@ -52,3 +52,28 @@ def test_chengdu_by_area_on_dask(client, tmp_path):
     reg = load_region("data/chengdu")
     res = partitioned_coverage(reg, "id", mapper=dask_mapper(client), workdir=tmp_path)
     frames_equal(res, coverage_of_region(reg))
+
+
+def test_spills_planned_by_the_tasks(client, tmp_path, monkeypatch):
+    """The driver never computes a spill region: the tasks plan and write the spill specs."""
+    import gis.partition_spill as ps
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the driver planned a spill region")
+
+    monkeypatch.setattr(ps, "spill_region", refuse)
+    monkeypatch.setattr(ps, "plan_spills", refuse)
+    reg = province(4, 2000, 300, seed=3)
+    inner = dask_mapper(client)
+    seen: list = []
+
+    def mapper(fn, paths):
+        for r in inner(fn, paths):
+            seen.append((r.key, r.spill_specs))
+            yield r
+
+    res = partitioned_coverage(reg, "county", mapper=mapper, workdir=tmp_path)
+    frames_equal(res, coverage_of_region(reg))
+    spills = [k for k, _ in seen if k.endswith("+exact")]
+    assert len(spills) == 4  # one exact spill piece per county, run after their round 1
+    assert sum(len(s) for k, s in seen if "+" not in k) == 4  # written by the round-1 tasks

@@ -81,3 +81,64 @@ def test_no_spill_task_takes_the_whole_street():
     p = res.points.set_index("demand_id")
     assert p.loc["b1", "outlet_id"] == "O" and p.loc["b1", "minutes"] == 81.33
     assert seen == [("ca", 11), ("cb", 13), ("cb+grow", 22), ("cb+grow", 41), ("cb+grow", 63)]
+
+
+def two_ends() -> Region:
+    """A 10 km street (41 nodes, 250 m links), outlets O at 0 and O2 at 10 km, one county.
+
+    Residents: a1 at 1 km and a4 at 9 km (covered; their buffers carry the piece to both
+    ends), r1 at 2.35 km and r2 at 7.65 km (100 m from nodes 9 and 31: 1880 s = 31.33 min to
+    O and to O2, outside their 15-minute walking circle).
+    """
+    x = np.arange(41) * 250.0
+    lon, lat = lonlat_from_xy(x, np.zeros(41))
+    u, v = np.arange(40), np.arange(1, 41)
+    sec = np.full(80, 250 / WALK_MS)
+    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
+                                 speeds=Speeds())
+    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
+                              max_snap_m=500)
+    olon, olat = lonlat_from_xy([0.0, 10000.0], [0.0, 0.0])
+    outlets = gpd.GeoDataFrame({"id": ["O", "O2"], "lon": olon, "lat": olat},
+                               geometry=gpd.points_from_xy(olon, olat), crs=4326)
+    dlon, dlat = lonlat_from_xy([1000.0, 2350.0, 7650.0, 9000.0], [0.0] * 4)
+    demand = gpd.GeoDataFrame({"id": ["a1", "r1", "r2", "a4"], "lon": dlon, "lat": dlat,
+                               "population": [10.0, 5.0, 5.0, 10.0], "area_id": ["A"] * 4},
+                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
+    areas = gpd.GeoDataFrame({"id": ["A"], "name": ["A"], "urban": [True], "county": ["ca"]},
+                             geometry=[None])
+    return Region(path=None, settings=settings, network=net, outlets=outlets,  # type: ignore[arg-type]
+                  demand=demand, areas=areas, files={})
+
+
+def test_split_spill_piece_gives_the_same_minutes():
+    """r1 and r2 spill from ca's piece (32 nodes); a cap of 16 nodes splits their exact piece.
+
+    By hand (τ v ≈ p to the outlet, reach = τ v + 500 + 1 m): r1 keeps u ≤ 2.60 km (nodes
+    0-10: 11), r2 u ≥ 7.40 km (nodes 30-40: 11); the middle fails both (g(u) is the distance
+    to the nearer end). ca's piece is nodes 0-15 and 25-40 (1.625 km around each resident).
+    Cap 2 × 32: one exact piece of 22 nodes; cap 0.5 × 32 = 16: halved (each half 11 ≤ 0.9 ×
+    22), two pieces of 11. The minutes (31.33 to O and to O2) are the same both ways and
+    equal the whole run.
+    """
+    reg = two_ends()
+    whole = coverage_of_region(reg)
+    runs = {}
+    for cap in (2.0, 0.5):
+        seen: list = []
+
+        def mapper(fn, paths, seen=seen):
+            for p in paths:
+                r = fn(p)
+                seen.append((r.key, r.nodes, len(r.rows)))
+                yield r
+
+        res = partitioned_coverage(reg, "county", mapper=mapper, spill_cap=cap)
+        frames_equal(res, whole)
+        runs[cap] = (res.points.set_index("demand_id"), seen)
+    assert runs[2.0][1] == [("ca", 32, 2), ("ca+exact", 22, 2)]
+    assert runs[0.5][1] == [("ca", 32, 2), ("ca+exact", 11, 1), ("ca+exact", 11, 1)]
+    for cap in (2.0, 0.5):
+        p = runs[cap][0]
+        assert list(p.loc[["r1", "r2"], "minutes"]) == [31.33, 31.33]
+        assert list(p.loc[["r1", "r2"], "outlet_id"]) == ["O", "O2"]
