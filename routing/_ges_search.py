@@ -242,14 +242,57 @@ def ges_run(R, L, active, ntask, where, EP, ep_n, pen, max_iters, kmax, n_pertur
 
 
 @njit(cache=True)
-def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, eject_steps, T3, C3,
-        vmode, vstart,
+def _string_ruin(s0, q, R, L, where, near, node_task, tfirst, mark, ruined, removed
+                 ):  # pragma: no cover - compiled
+    """Tasks of strings of consecutive stops, one string per route (SISR-style ruin).
+
+    Walks ``s0`` and then its nearest tasks; from each one's route not yet ruined it takes a
+    string of random length (at most twice the tasks still wanted, in stops) that holds the
+    task's first stop, and every task with a stop in it. Returns how many tasks ``removed``
+    holds (at least ``s0``; at most ``removed``'s length). ``mark`` and ``ruined`` are all
+    False on entry and on return.
+    """
+    nr = 0
+    cap = removed.shape[0]
+    for c in range(-1, near.shape[1]):
+        if nr >= q:
+            break
+        t = s0 if c < 0 else near[s0, c]
+        k = where[t]
+        if k < 0 or ruined[k] or mark[t]:
+            continue
+        ruined[k] = True
+        m = L[k]
+        pos = 0
+        for x in range(m):
+            if R[k, x] == tfirst[t]:
+                pos = x
+                break
+        ell = np.random.randint(1, min(m, 2 * (q - nr)) + 1)
+        start = max(0, min(pos - np.random.randint(0, ell), m - ell))
+        for x in range(start, start + ell):
+            h = node_task[R[k, x]]
+            if h >= 0 and not mark[h] and nr < cap:
+                mark[h] = True
+                removed[nr] = h
+                nr += 1
+    for r in range(nr):
+        mark[removed[r]] = False
+    ruined[:] = False
+    return nr
+
+
+@njit(cache=True)
+def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, eject_steps,
+        string_share, T3, C3, vmode, vstart,
         vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi, node_task,
         tfirst, tsecond, allowed):  # pragma: no cover - compiled
     """Ruin and recreate with simulated annealing on the cost, the routes fixed to ``active``.
 
     Each iteration removes a task and up to ``max_remove - 1`` of its nearest tasks (``near``:
-    per task the others by relatedness), puts them back one by one in random order at their
+    per task the others by relatedness) or, with probability ``string_share``, strings of
+    consecutive stops from the routes of the task and its nearest (:func:`_string_ruin`), puts
+    them back one by one in random order at their
     cheapest feasible place, and accepts the result when every task found a place and the cost
     is below the current cost plus a threshold ``-T ln U`` (temperature falling geometrically
     from ``t0`` to ``t1``). The routes end at the best plan seen. Returns its cost.
@@ -273,6 +316,8 @@ def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, ejec
     removed = np.empty(max(1, max_remove), dtype=np.int64)
     ep = np.empty(nt, dtype=np.int64)
     pen = np.ones(nt, dtype=np.int64)
+    mark = np.zeros(nt, dtype=np.bool_)
+    ruined = np.zeros(R.shape[0], dtype=np.bool_)
     if ns < 2 or iters <= 0:
         return cur
     ratio = (t1 / t0) ** (1.0 / iters) if t0 > 0 and t1 > 0 else 1.0
@@ -285,16 +330,19 @@ def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, ejec
         sw[:] = where
         q = np.random.randint(1, max_remove + 1)
         s0 = served[np.random.randint(0, ns)]
-        nr = 0
-        removed[nr] = s0
-        nr += 1
-        for c in range(near.shape[1]):
-            if nr >= q:
-                break
-            t = near[s0, c]
-            if where[t] >= 0:
-                removed[nr] = t
-                nr += 1
+        if np.random.random() < string_share:
+            nr = _string_ruin(s0, q, R, L, where, near, node_task, tfirst, mark, ruined, removed)
+        else:
+            nr = 0
+            removed[nr] = s0
+            nr += 1
+            for c in range(near.shape[1]):
+                if nr >= q:
+                    break
+                t = near[s0, c]
+                if where[t] >= 0:
+                    removed[nr] = t
+                    nr += 1
         for r in range(nr):
             t = removed[r]
             k = where[t]

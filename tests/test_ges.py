@@ -246,3 +246,74 @@ def test_out_of_steps_returns_the_plan_as_far_as_it_got() -> None:
     assert all(_feasible(p, k, r) for k, r in enumerate(sol.routes))
     assert sorted(x for r in sol.routes for x in r) == sorted(
         x for t in served for x in p.tasks[t])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_string_ruin_takes_one_string_per_route(seed: int) -> None:
+    """The string ruin removes ``s0`` and, per route it touches, exactly one run of stops."""
+    from routing._ges_search import _string_ruin
+
+    rng = np.random.default_rng(seed)
+    n_tasks, n_routes = 12, 3
+    tfirst = np.arange(n_tasks, dtype=np.int64) * 2 + 2
+    tsecond = tfirst + 1
+    node_task = np.full(2 + 2 * n_tasks, -1, dtype=np.int64)
+    node_task[tfirst], node_task[tsecond] = np.arange(n_tasks), np.arange(n_tasks)
+    # each task's pickup and delivery in one route, pickups before deliveries, shuffled
+    where = rng.integers(0, n_routes, n_tasks).astype(np.int64)
+    R = np.zeros((n_routes, 2 * n_tasks), dtype=np.int64)
+    L = np.zeros(n_routes, dtype=np.int64)
+    for k in range(n_routes):
+        mine = rng.permutation(np.flatnonzero(where == k))
+        seq = [int(tfirst[t]) for t in mine] + [int(tsecond[t]) for t in rng.permutation(mine)]
+        R[k, :len(seq)], L[k] = seq, len(seq)
+    near = np.array([rng.permutation([u for u in range(n_tasks) if u != t])
+                     for t in range(n_tasks)], dtype=np.int64)
+    mark = np.zeros(n_tasks, dtype=np.bool_)
+    ruined = np.zeros(n_routes, dtype=np.bool_)
+    removed = np.empty(6, dtype=np.int64)
+    s0, q = int(rng.integers(n_tasks)), int(rng.integers(1, 6))
+    _ges.seed(seed)
+    nr = _string_ruin(s0, q, R, L, where, near, node_task, tfirst, mark, ruined, removed)
+    got = set(removed[:nr].tolist())
+    assert s0 in got and len(got) == nr <= 6
+    assert not mark.any() and not ruined.any()
+    for k in range(n_routes):
+        route = R[k, :L[k]].tolist()
+        mine = got & set(np.flatnonzero(where == k).tolist())
+        if not mine:
+            continue
+        # some run route[a:b] whose tasks are all removed holds a stop of every removed task of
+        # the route, and no other run is needed (one string per route)
+        ok = any(set(node_task[route[a:b]].tolist()) <= mine
+                 and all(any(x in (tfirst[t], tsecond[t]) for x in route[a:b]) for t in mine)
+                 for a in range(len(route)) for b in range(a + 1, len(route) + 1))
+        assert ok, (k, route, sorted(mine))
+
+
+def test_stall_rule_ends_a_hopeless_elimination_early() -> None:
+    """Tasks that fit no route together: the stage stops on the stall rule, fleet unchanged."""
+    p = random_problem(3, n_pairs=5, n_vehicles=5, opens=False, skills=False)
+    # every pickup in [600, 605] and every leg 200 to 342: no route holds two tasks
+    w = p.windows.copy()
+    for a, b in p.tasks:
+        w[a] = [600, 605]
+        w[b] = [600, 2000]
+    w[:2] = [0, 5000]
+    travel = p.travel["a"] + 200
+    np.fill_diagonal(travel, 0)
+    p = RoutingProblem(travel={"a": travel}, tasks=p.tasks, windows=w,
+                       service=p.service, vehicle_mode=("a",) * 5,
+                       vehicle_start=p.vehicle_start, vehicle_end=p.vehicle_end,
+                       vehicle_shift=np.tile(np.array([0, 5000], dtype=np.int64), (5, 1)),
+                       demand=p.demand, vehicle_capacity=p.vehicle_capacity)
+    start = Solution(tuple(p.tasks[k] for k in range(5)), (), 0)
+    assert all(_feasible(p, k, r) for k, r in enumerate(start.routes))
+    from routing.ges import GesStats
+
+    stats = GesStats()
+    sol = minimise_routes(p, start, 1.0, stats=stats)
+    assert stats.stalled and stats.removals == [] and sol.n_used == 5
+    stats = GesStats()
+    minimise_routes(p, start, 0.3, stats=stats, stall_rule=False)
+    assert not stats.stalled
