@@ -50,9 +50,6 @@ log = logging.getLogger(__name__)
 
 #: Largest number of tasks ejected at once, and random relocations after each ejection.
 KMAX, N_PERTURB = 2, 50
-#: The stall rule of route elimination: an attempt runs at least this share of the stage's
-#: budget, and at least this many times the longest removal that succeeded before it.
-STALL_SHARE, STALL_FACTOR = 0.75, 5.0
 _BIG = np.int64(1) << 40  # an unreachable leg: later than any window
 
 
@@ -70,8 +67,6 @@ class GesStats:
         Pool steps made (insertions, ejections).
     removals
         Seconds each successful route removal took, in order.
-    stalled
-        Whether the stage ended on the stall rule (see :func:`minimise_routes`).
     """
 
     start_vehicles: int = 0
@@ -79,7 +74,6 @@ class GesStats:
     completed: int = 0
     steps: int = 0
     removals: list[float] = field(default_factory=list)
-    stalled: bool = False
 
 
 def applicable(problem: RoutingProblem) -> bool:
@@ -207,15 +201,15 @@ def _run_pool(st: _State, data: _Data, active: np.ndarray, pool: list[int], pen:
                                          n, KMAX, N_PERTURB, *data.args)
         stats.steps += int(made)
         took = time.monotonic() - t0
-        # aim at ~50 ms between clock checks
-        chunk = int(max(5, min(5000, chunk * (0.05 / took if took > 0 else 2.0))))
+        # aim at ~50 ms between clock checks, growing at most 2× a chunk (a step's cost
+        # varies: a chunk sized on cheap steps must not run on past the clock)
+        chunk = int(max(5, min(5000, chunk * min(2.0, 0.05 / took if took > 0 else 2.0))))
     return True
 
 
 def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
                     seed: int = 0, required: np.ndarray | None = None,
-                    max_steps: int | None = None, stats: GesStats | None = None,
-                    stall_rule: bool = True) -> Solution:
+                    max_steps: int | None = None, stats: GesStats | None = None) -> Solution:
     """Fewer routes by guided ejection search, every task ``required`` served.
 
     Parameters
@@ -235,10 +229,6 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
         Stop after this many pool steps as well (repeatable results).
     stats
         Filled with what the stage did, if given.
-    stall_rule
-        End the stage early when one removal attempt has run longer than ``STALL_SHARE`` of
-        ``seconds`` and ``STALL_FACTOR`` times the longest successful removal (False: use the
-        whole budget).
 
     Returns
     -------
@@ -277,12 +267,7 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
     active = st.L > 0
     t_stage = time.monotonic()
     while int(active.sum()) > lower and time.monotonic() < t_end:
-        # the stall rule: an attempt gets at least STALL_SHARE of the stage and STALL_FACTOR
-        # times the longest removal that succeeded; past that the rest of the budget goes to
-        # the distance search (a removal that late is rare, see docs/routing.md)
-        stall = max(STALL_SHARE * seconds, STALL_FACTOR * max(stats.removals, default=0.0))
         t_try = time.monotonic()
-        t_stop = t_end if stall_rule is False else min(t_end, t_try + stall)
         used = np.flatnonzero(active)
         victim = int(used[rng.integers(len(used))])
         pool = [int(t) for t in np.flatnonzero(st.where == victim)]
@@ -292,16 +277,12 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
         st.where[pool] = -1
         active[victim] = False
         pen[:] = 1
-        if not _run_pool(st, data, active, pool, pen, t_stop, stats, max_steps):
-            stats.stalled = t_stop < t_end and time.monotonic() >= t_stop
+        if not _run_pool(st, data, active, pool, pen, t_end, stats, max_steps):
             break
         best = st.copy()
         stats.removals.append(time.monotonic() - t_try)
         log.info("ges: %d vehicles (%d steps, %.2f s at %.2f s)", int(active.sum()), stats.steps,
                  stats.removals[-1], time.monotonic() - t_stage)
-    if stats.stalled:
-        log.info("ges: stalled after %.2f s at %d vehicles", time.monotonic() - t_stage,
-                 int(best[1].astype(bool).sum()))
     st.restore(best)
     routes = st.routes()
     dropped = tuple(t for t in range(nt) if st.where[t] < 0)
@@ -411,8 +392,11 @@ def _anneal(st: _State, data: _Data, near: np.ndarray, start_cost: int, t_end: f
                         max_remove, BLINK, EJECT_STEPS, STRING_SHARE, *data.args)
         done += n
         took = time.monotonic() - a
-        if max_iters is None:  # about 5 % of the budget per chunk
-            chunk = int(max(5, min(100_000, n * (0.05 * total / took if took > 0 else 2.0))))
+        if max_iters is None:  # about 5 % of the budget per chunk, at most 2× the last one
+            # and no more than the time left at the last chunk's rate
+            grow = min(2.0, 0.05 * total / took if took > 0 else 2.0)
+            left = max(0.0, t_end - time.monotonic()) * n / max(took, 1e-6)
+            chunk = int(max(5, min(100_000, n * grow, left)))
     return done
 
 

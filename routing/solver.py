@@ -123,7 +123,7 @@ def _solve_plain(problem: RoutingProblem, params: SolveParams) -> Solution:
 STAGE1_SHARE, SLICE_SHARE, ELIMINATE_TRIES = 0.15, 0.12, 3
 #: ``fleet="ges"``: the first plan's share, and where the ruin-and-recreate distance search
 #: ends (route minimisation runs until ``fleet_share``; OR-Tools' distance search gets the rest).
-GES_FIRST_SHARE, GES_LNS_END = 0.06, 0.9
+GES_FIRST_SHARE, GES_LNS_END = 0.06, 0.97
 
 
 def _place(n_vehicles: int, keep: list[int], sol: Solution) -> Solution:

@@ -290,30 +290,3 @@ def test_string_ruin_takes_one_string_per_route(seed: int) -> None:
                  for a in range(len(route)) for b in range(a + 1, len(route) + 1))
         assert ok, (k, route, sorted(mine))
 
-
-def test_stall_rule_ends_a_hopeless_elimination_early() -> None:
-    """Tasks that fit no route together: the stage stops on the stall rule, fleet unchanged."""
-    p = random_problem(3, n_pairs=5, n_vehicles=5, opens=False, skills=False)
-    # every pickup in [600, 605] and every leg 200 to 342: no route holds two tasks
-    w = p.windows.copy()
-    for a, b in p.tasks:
-        w[a] = [600, 605]
-        w[b] = [600, 2000]
-    w[:2] = [0, 5000]
-    travel = p.travel["a"] + 200
-    np.fill_diagonal(travel, 0)
-    p = RoutingProblem(travel={"a": travel}, tasks=p.tasks, windows=w,
-                       service=p.service, vehicle_mode=("a",) * 5,
-                       vehicle_start=p.vehicle_start, vehicle_end=p.vehicle_end,
-                       vehicle_shift=np.tile(np.array([0, 5000], dtype=np.int64), (5, 1)),
-                       demand=p.demand, vehicle_capacity=p.vehicle_capacity)
-    start = Solution(tuple(p.tasks[k] for k in range(5)), (), 0)
-    assert all(_feasible(p, k, r) for k, r in enumerate(start.routes))
-    from routing.ges import GesStats
-
-    stats = GesStats()
-    sol = minimise_routes(p, start, 1.0, stats=stats)
-    assert stats.stalled and stats.removals == [] and sol.n_used == 5
-    stats = GesStats()
-    minimise_routes(p, start, 0.3, stats=stats, stall_rule=False)
-    assert not stats.stalled
