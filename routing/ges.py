@@ -16,11 +16,11 @@ recreate with simulated annealing — remove a task and up to ``q - 1`` related 
 of consecutive stops from its and its neighbours' routes (SISR-style), with ``q`` drawn up to
 ``REMOVE_SHARE`` of the tasks per route (between ``MIN_REMOVE`` and ``MAX_REMOVE``: long routes
 need large ruins: on lr2_2_3 and lrc2_2_9, 50 tasks a route, 30 instead of 15 took the gaps of
-15-s runs, two seeds each, from 4–33 % to 0–16 %), put them back at their cheapest feasible places, and when one finds no place, put the rest
-through the same ejection pool for a few steps (a bounded ejection chain: on a tight fleet
-nearly every plain reinsertion fails, and this is what lets the search move; on four hard
-200-task instances it brought the 8-s gap from ~11 % to ~2.5 %). OR-Tools' guided local search
-gets the plan after that.
+15-s runs, two seeds each, from 4–33 % to 0–16 %), put them back at their cheapest feasible
+places, and when one finds no place, put the rest through the same ejection pool for a few
+steps (a bounded ejection chain: on a tight fleet nearly every plain reinsertion fails, and this
+is what lets the search move; on four hard 200-task instances it brought the 8-s gap from ~11 %
+to ~2.5 %). OR-Tools' guided local search gets the plan after that.
 
 Every plan the stage holds is feasible (every insertion is checked), so whatever the clock cuts,
 the answer is a valid plan — complete, unless the tasks a first plan left out could not all be
