@@ -26,31 +26,46 @@ from tests.conftest import lonlat_from_xy
 WALK_MS = 4.5 / 3.6
 
 
+def street_region(n_nodes: int, outlets: dict[str, float],
+                  residents: list[tuple[str, float, float, str]],
+                  areas: list[tuple[str, str, str]]) -> Region:
+    """A straight street of ``n_nodes`` nodes 250 m apart along y = 0, on foot, 15-min circles.
+
+    ``outlets``: id → x (m); ``residents``: (id, x, population, area id); ``areas``: (id, name,
+    county), all urban, no geometry; max_snap 500 m.
+    """
+    x = np.arange(n_nodes) * 250.0
+    lon, lat = lonlat_from_xy(x, np.zeros(n_nodes))
+    u, v = np.arange(n_nodes - 1), np.arange(1, n_nodes)
+    sec = np.full(2 * (n_nodes - 1), 250 / WALK_MS)
+    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
+                                 speeds=Speeds())
+    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
+                              max_snap_m=500)
+    olon, olat = lonlat_from_xy(list(outlets.values()), [0.0] * len(outlets))
+    out = gpd.GeoDataFrame({"id": list(outlets), "lon": olon, "lat": olat},
+                           geometry=gpd.points_from_xy(olon, olat), crs=4326)
+    rid, rx, pop, area = (list(c) for c in zip(*residents, strict=True))
+    dlon, dlat = lonlat_from_xy(rx, [0.0] * len(rx))
+    demand = gpd.GeoDataFrame({"id": rid, "lon": dlon, "lat": dlat, "population": pop,
+                               "area_id": area}, geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
+    aid, name, county = (list(c) for c in zip(*areas, strict=True))
+    ar = gpd.GeoDataFrame({"id": aid, "name": name, "urban": [True] * len(aid), "county": county},
+                          geometry=[None] * len(aid))
+    return Region(path=None, settings=settings, network=net, outlets=out,  # type: ignore[arg-type]
+                  demand=demand, areas=ar, files={})
+
+
 def border_region() -> Region:
     """A 10 km street (41 nodes, 250 m links); county W is x < 5 km, county E the rest.
 
     Outlets: OW at x = 0, OE at x = 5.5 km. Residents: w1 at 1 km and w2 at 4.75 km (county W),
     e1 at 9.75 km (county E). Everything on foot, 15-minute circles, max_snap 500 m.
     """
-    x = np.arange(41) * 250.0
-    lon, lat = lonlat_from_xy(x, np.zeros(41))
-    u, v = np.arange(40), np.arange(1, 41)
-    sec = np.full(80, 250 / WALK_MS)
-    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
-                                 speeds=Speeds())
-    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
-                              max_snap_m=500)
-    olon, olat = lonlat_from_xy([0.0, 5500.0], [0.0, 0.0])
-    outlets = gpd.GeoDataFrame({"id": ["OW", "OE"], "lon": olon, "lat": olat},
-                               geometry=gpd.points_from_xy(olon, olat), crs=4326)
-    dlon, dlat = lonlat_from_xy([1000.0, 4750.0, 9750.0], [0.0, 0.0, 0.0])
-    demand = gpd.GeoDataFrame({"id": ["w1", "w2", "e1"], "lon": dlon, "lat": dlat,
-                               "population": [10.0, 20.0, 30.0], "area_id": ["W", "W", "E"]},
-                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
-    areas = gpd.GeoDataFrame({"id": ["W", "E"], "name": ["West", "East"], "urban": [True, True],
-                              "county": ["cw", "ce"]}, geometry=[None, None])
-    return Region(path=None, settings=settings, network=net, outlets=outlets,  # type: ignore[arg-type]
-                  demand=demand, areas=areas, files={})
+    return street_region(41, {"OW": 0.0, "OE": 5500.0},
+                         [("w1", 1000.0, 10.0, "W"), ("w2", 4750.0, 20.0, "W"),
+                          ("e1", 9750.0, 30.0, "E")],
+                         [("W", "West", "cw"), ("E", "East", "ce")])
 
 
 def frames_equal(a, b) -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 
 from gis.coverage import coverage_of_region
-from gis.network import RoadNetwork, Speeds
 from gis.partition import partitioned_coverage, plan_pieces, run_piece_file
 from gis.partition_spill import spill_nodes
-from gis.region import Circle, Region, RegionSettings
-from tests.conftest import lonlat_from_xy
-from tests.test_partition import frames_equal
+from gis.region import Region
+from tests.test_partition import frames_equal, street_region
 
 WALK_MS = 4.5 / 3.6
 
@@ -23,25 +20,8 @@ def long_street() -> Region:
     is 6 km + 100 m of access away: 4880 s = 81.33 min, outside its circle, and its county's
     piece (buffer 1.6 km) holds no outlet at all.
     """
-    x = np.arange(81) * 250.0
-    lon, lat = lonlat_from_xy(x, np.zeros(81))
-    u, v = np.arange(80), np.arange(1, 81)
-    sec = np.full(160, 250 / WALK_MS)
-    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
-                                 speeds=Speeds())
-    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
-                              max_snap_m=500)
-    olon, olat = lonlat_from_xy([0.0], [0.0])
-    outlets = gpd.GeoDataFrame({"id": ["O"], "lon": olon, "lat": olat},
-                               geometry=gpd.points_from_xy(olon, olat), crs=4326)
-    dlon, dlat = lonlat_from_xy([1000.0, 6100.0], [0.0, 0.0])
-    demand = gpd.GeoDataFrame({"id": ["a1", "b1"], "lon": dlon, "lat": dlat,
-                               "population": [10.0, 20.0], "area_id": ["A", "B"]},
-                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
-    areas = gpd.GeoDataFrame({"id": ["A", "B"], "name": ["A", "B"], "urban": [True, True],
-                              "county": ["ca", "cb"]}, geometry=[None, None])
-    return Region(path=None, settings=settings, network=net, outlets=outlets,  # type: ignore[arg-type]
-                  demand=demand, areas=areas, files={})
+    return street_region(81, {"O": 0.0}, [("a1", 1000.0, 10.0, "A"), ("b1", 6100.0, 20.0, "B")],
+                         [("A", "A", "ca"), ("B", "B", "cb")])
 
 
 def test_spill_region_by_hand():
@@ -90,25 +70,10 @@ def two_ends() -> Region:
     ends), r1 at 2.35 km and r2 at 7.65 km (100 m from nodes 9 and 31: 1880 s = 31.33 min to
     O and to O2, outside their 15-minute walking circle).
     """
-    x = np.arange(41) * 250.0
-    lon, lat = lonlat_from_xy(x, np.zeros(41))
-    u, v = np.arange(40), np.arange(1, 41)
-    sec = np.full(80, 250 / WALK_MS)
-    net = RoadNetwork.from_edges(lon=lon, lat=lat, edges={"walk": (np.r_[u, v], np.r_[v, u], sec)},
-                                 speeds=Speeds())
-    settings = RegionSettings(circles={"urban": Circle(15, "walk"), "rural": Circle(15, "walk")},
-                              max_snap_m=500)
-    olon, olat = lonlat_from_xy([0.0, 10000.0], [0.0, 0.0])
-    outlets = gpd.GeoDataFrame({"id": ["O", "O2"], "lon": olon, "lat": olat},
-                               geometry=gpd.points_from_xy(olon, olat), crs=4326)
-    dlon, dlat = lonlat_from_xy([1000.0, 2350.0, 7650.0, 9000.0], [0.0] * 4)
-    demand = gpd.GeoDataFrame({"id": ["a1", "r1", "r2", "a4"], "lon": dlon, "lat": dlat,
-                               "population": [10.0, 5.0, 5.0, 10.0], "area_id": ["A"] * 4},
-                              geometry=gpd.points_from_xy(dlon, dlat), crs=4326)
-    areas = gpd.GeoDataFrame({"id": ["A"], "name": ["A"], "urban": [True], "county": ["ca"]},
-                             geometry=[None])
-    return Region(path=None, settings=settings, network=net, outlets=outlets,  # type: ignore[arg-type]
-                  demand=demand, areas=areas, files={})
+    return street_region(41, {"O": 0.0, "O2": 10000.0},
+                         [("a1", 1000.0, 10.0, "A"), ("r1", 2350.0, 5.0, "A"),
+                          ("r2", 7650.0, 5.0, "A"), ("a4", 9000.0, 10.0, "A")],
+                         [("A", "A", "ca")])
 
 
 def test_split_spill_piece_gives_the_same_minutes():
