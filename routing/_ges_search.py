@@ -292,10 +292,10 @@ def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, ejec
     Each iteration removes a task and up to ``max_remove - 1`` of its nearest tasks (``near``:
     per task the others by relatedness) or, with probability ``string_share``, strings of
     consecutive stops from the routes of the task and its nearest (:func:`_string_ruin`), puts
-    them back one by one in random order at their
-    cheapest feasible place, and accepts the result when every task found a place and the cost
-    is below the current cost plus a threshold ``-T ln U`` (temperature falling geometrically
-    from ``t0`` to ``t1``). The routes end at the best plan seen. Returns its cost.
+    them back one by one in random order at their cheapest feasible place, and accepts the
+    result when every task found a place and the cost is below the current cost plus a
+    threshold ``-T ln U`` (temperature falling geometrically from ``t0`` to ``t1``). The routes
+    end at the best plan seen. Returns its cost.
     """
     width = R.shape[1] + 2
     S = np.empty(width, dtype=np.int64)

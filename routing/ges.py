@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,15 +65,12 @@ class GesStats:
         Tasks the first plan left out that the stage placed.
     steps
         Pool steps made (insertions, ejections).
-    removals
-        Seconds each successful route removal took, in order.
     """
 
     start_vehicles: int = 0
     end_vehicles: int = 0
     completed: int = 0
     steps: int = 0
-    removals: list[float] = field(default_factory=list)
 
 
 def applicable(problem: RoutingProblem) -> bool:
@@ -280,9 +277,9 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
         if not _run_pool(st, data, active, pool, pen, t_end, stats, max_steps):
             break
         best = st.copy()
-        stats.removals.append(time.monotonic() - t_try)
+        now = time.monotonic()
         log.info("ges: %d vehicles (%d steps, %.2f s at %.2f s)", int(active.sum()), stats.steps,
-                 stats.removals[-1], time.monotonic() - t_stage)
+                 now - t_try, now - t_stage)
     st.restore(best)
     routes = st.routes()
     dropped = tuple(t for t in range(nt) if st.where[t] < 0)
