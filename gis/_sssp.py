@@ -60,24 +60,40 @@ class Adjacency:
         deg = np.diff(indptr)
         if width is None:
             width = int(np.clip(np.percentile(deg, 98) if n else 2, 2, 8))
-        rows = np.repeat(np.arange(n), deg)
-        k = np.arange(g.nnz) - indptr[rows]
-        inside = k < width
         ell_v = np.full((n, width), -1, dtype=np.int32)
         ell_w = np.zeros((n, width))
-        ell_v[rows[inside], k[inside]] = g.indices[inside]
-        ell_w[rows[inside], k[inside]] = g.data[inside]
         ov_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.maximum(deg - width, 0), out=ov_ptr[1:])
+        del deg
+        ov_v = np.empty(int(ov_ptr[-1]), dtype=np.int32)
+        ov_w = np.empty(int(ov_ptr[-1]))
+        # filled in one compiled pass: no per-edge index arrays (a piece task's peak)
+        _fill(indptr, g.indices, g.data, ell_v, ell_w, ov_ptr, ov_v, ov_w)
         w = np.asarray(g.data, dtype=float)
         if len(w) and (w < 0).any():
             raise ValueError("negative edge time in the road graph")
         w_max = float(w.max()) if len(w) else 0.0
-        positive = w[w > 0]
-        delta = float(positive.min()) if len(positive) else 1.0
+        delta = float(np.min(w, where=w > 0, initial=np.inf)) if len(w) else np.inf
+        delta = 1.0 if delta == np.inf else delta  # no positive edge time
         delta = max(delta, w_max / _MAX_BUCKETS)
-        return cls(ell_v, ell_w, ov_ptr, g.indices[~inside].astype(np.int32),
-                   np.asarray(g.data[~inside], dtype=float), delta, w_max)
+        return cls(ell_v, ell_w, ov_ptr, ov_v, ov_w, delta, w_max)
+
+
+@njit(cache=True, nogil=True)
+def _fill(indptr, indices, data, ell_v, ell_w, ov_ptr, ov_v, ov_w):  # pragma: no cover - compiled
+    """Each node's first ``width`` edges into its ELL row, the rest into the overflow CSR."""
+    width = ell_v.shape[1]
+    for u in range(ell_v.shape[0]):
+        o = ov_ptr[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            j = e - indptr[u]
+            if j < width:
+                ell_v[u, j] = indices[e]
+                ell_w[u, j] = data[e]
+            else:
+                ov_v[o] = indices[e]
+                ov_w[o] = data[e]
+                o += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
