@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,7 +162,7 @@ class RoadNetwork:
     lon: np.ndarray
     lat: np.ndarray
     speeds: Speeds
-    _edges: dict[str, Edges] = field(repr=False)
+    _edges: Mapping[str, Edges] = field(repr=False)
     _graphs: dict[str, sp.csr_matrix] = field(repr=False)
     _graphs_T: dict[str, sp.csr_matrix] = field(repr=False)
     _masks: dict[str, np.ndarray] = field(repr=False)

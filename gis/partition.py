@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -176,11 +176,16 @@ class PieceResult:
     spill_specs: tuple[str, ...] = ()  # the spill specs the task wrote for its spilled points
 
 
-def build_piece(spec: PieceSpec, arrs: dict[str, Any]) -> Piece:
-    """Cut the spec's network from ``arrs`` (in memory or a memory-mapped cache)."""
+def build_piece(spec: PieceSpec, arrs: Mapping[str, Any], *,
+                modes: Collection[str] | None = None) -> Piece:
+    """Cut the spec's network from ``arrs`` (in memory or a memory-mapped cache).
+
+    ``modes``: the network's modes to cut (default: all; :func:`cut`).
+    """
     near = _near_nodes(arrs, spec.xy, spec.radius_m) if spec.nodes is None else spec.nodes
     idx = np.union1d(near, spec.force).astype(np.int64)
-    return Piece(key=spec.key, network=cut(arrs, idx), settings=spec.settings,
+    del near
+    return Piece(key=spec.key, network=cut(arrs, idx, modes=modes), settings=spec.settings,
                  outlets=spec.outlets, demand=spec.demand, areas=spec.areas, rows=spec.rows,
                  cert_s=spec.cert_s, whole=spec.exact or len(idx) == arrs["meta"]["n"],
                  item_masks=spec.item_masks, item_live=spec.item_live)
@@ -208,10 +213,10 @@ class _Clipper:
                                                  outlets["lat"].to_numpy(), mode=mode,
                                                  max_snap_m=settings.max_snap_m)
                 self.sources.append((nodes, owner))
-        self._arrays: dict[str, Any] | None = None
+        self._arrays: Mapping[str, Any] | None = None
 
     @property
-    def arrays(self) -> dict[str, Any]:
+    def arrays(self) -> Mapping[str, Any]:
         """The whole network as :func:`network_arrays` (built on first use, or the cache)."""
         if self._arrays is None:
             self._arrays = network_arrays(self.net)
@@ -370,7 +375,8 @@ def run_piece_file(path: str) -> PieceResult:
         spec = pickle.load(fh)
     cache = Path(path).parent.parent / "network"
     arrs = open_cache(cache)
-    piece = build_piece(spec, arrs)
+    # coverage and item minutes search only the circles' modes (gis.coverage, gis.items)
+    piece = build_piece(spec, arrs, modes={c.mode for c in spec.settings.circles.values()})
     res = run_piece(piece)
     ctx = read_spill_context(cache) if len(res.spill_rows) else None
     if ctx is not None:

@@ -4,12 +4,18 @@
 sorted by tail, part labels and a grid of node ids; :func:`write_cache` saves them as one
 ``.npy`` per array; :func:`open_cache` memory-maps them; :func:`cut` gathers only the rows of
 the nodes a piece keeps (see :mod:`gis.partition`).
+
+A memory-mapped page a task reads counts in its resident memory for as long as the mapping
+lives (and the kernel maps the cached pages around each one read, up to 64 KB). So the cache
+maps an array afresh each time it is looked up, and the mapping ends as soon as the caller
+drops it: a task holds the pages of the one array it is gathering from, not every page any
+gather touched (``docs/scale.md``, wave 6).
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +25,8 @@ from scipy.spatial import cKDTree
 
 from .network import Edges, RoadNetwork
 
-__all__ = ["network_arrays", "write_cache", "write_network_cache", "open_cache", "cut",
-           "subnetwork"]
+__all__ = ["CachedArrays", "network_arrays", "write_cache", "write_network_cache", "open_cache",
+           "cut", "subnetwork"]
 
 _CELL_M = 1000.0
 
@@ -68,7 +74,7 @@ def network_arrays(net: RoadNetwork, cell_m: float = _CELL_M) -> dict[str, Any]:
     return dict(_iter_arrays(net, cell_m))
 
 
-def write_cache(arrs: dict[str, Any], folder: Path) -> Path:
+def write_cache(arrs: Mapping[str, Any], folder: Path) -> Path:
     """Save :func:`network_arrays` as one ``.npy`` per array (memory-mappable) + ``meta.pkl``."""
     return _write(arrs.items(), folder)
 
@@ -89,14 +95,37 @@ def _write(items: Iterable[tuple[str, Any]], folder: Path) -> Path:
     return folder
 
 
-def open_cache(folder: str | Path) -> dict[str, Any]:
-    """The cached arrays, memory-mapped read-only (pages are read only when a cut needs them)."""
-    d = Path(folder)
-    with open(d / "meta.pkl", "rb") as fh:
-        arrs: dict[str, Any] = {"meta": pickle.load(fh)}
-    for f in d.glob("*.npy"):
-        arrs[f.name[:-4]] = np.load(f, mmap_mode="r")
-    return arrs
+class CachedArrays(Mapping[str, Any]):
+    """The arrays of a cache folder, each memory-mapped read-only when looked up.
+
+    ``arrs[name]`` maps ``name.npy`` afresh (a file open and a header read); the mapping, and
+    the pages read through it, go when the returned array and its views are dropped.
+    ``arrs["meta"]`` is the unpickled ``meta.pkl``.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        with open(self.folder / "meta.pkl", "rb") as fh:
+            self.meta: dict[str, Any] = pickle.load(fh)
+        self._names = sorted(f.name[:-4] for f in self.folder.glob("*.npy"))
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "meta":
+            return self.meta
+        if name not in self._names:
+            raise KeyError(name)
+        return np.load(self.folder / f"{name}.npy", mmap_mode="r")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["meta", *self._names])
+
+    def __len__(self) -> int:
+        return 1 + len(self._names)
+
+
+def open_cache(folder: str | Path) -> CachedArrays:
+    """The cached arrays, memory-mapped read-only on each look-up (:class:`CachedArrays`)."""
+    return CachedArrays(folder)
 
 
 def _gather(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +138,7 @@ def _gather(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pos, np.repeat(np.arange(len(rows), dtype=np.int64), lens)
 
 
-def _near_nodes(arrs: dict[str, Any], xy: np.ndarray, r: float) -> np.ndarray:
+def _near_nodes(arrs: Mapping[str, Any], xy: np.ndarray, r: float) -> np.ndarray:
     """Sorted ids of the nodes within ``r`` metres of a point of ``xy`` (grid cells first)."""
     meta = arrs["meta"]
     if not np.isfinite(r):
@@ -128,35 +157,76 @@ def _near_nodes(arrs: dict[str, Any], xy: np.ndarray, r: float) -> np.ndarray:
     return ids[_within(xy, x, y, r)]
 
 
-def cut(arrs: dict[str, Any], idx: np.ndarray) -> RoadNetwork:
+def _local(idx: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of the node ids ``col`` kept in the sorted ``idx``, and their positions in it."""
+    n = len(idx)
+    j = np.minimum(np.searchsorted(idx, col), max(n - 1, 0))
+    return (idx[j] == col) if n else np.zeros(len(col), bool), j
+
+
+def _cut_edges(arrs: Mapping[str, Any], idx: np.ndarray, mode: str) -> Edges:
+    """The mode's edges with both ends among the sorted node ids ``idx`` (local ids)."""
+    pos, row = _gather(arrs[f"{mode}.e_ptr"], idx)
+    ok, v = _local(idx, np.asarray(arrs[f"{mode}.e_v"][pos]))
+    return (row[ok], v[ok], np.asarray(arrs[f"{mode}.e_sec"][pos])[ok],
+            np.asarray(arrs[f"{mode}.e_len"][pos])[ok])
+
+
+class _CutEdges(Mapping[str, Edges]):
+    """A piece's edge lists per mode, cut from the cache when first asked for.
+
+    Coverage searches the CSR graphs; only an island's reason text
+    (:func:`gis.islands.reasons`) reads the edge lists, and they are the largest part of a
+    piece (32 bytes an edge a mode), so a piece cut from the cache leaves them on disk until
+    then.
+    """
+
+    def __init__(self, arrs: CachedArrays, idx: np.ndarray, modes: list[str]) -> None:
+        self._arrs, self._idx, self._modes = arrs, idx, modes
+        self._done: dict[str, Edges] = {}
+
+    def __getitem__(self, mode: str) -> Edges:
+        if mode not in self._modes:
+            raise KeyError(mode)
+        if mode not in self._done:
+            self._done[mode] = _cut_edges(self._arrs, self._idx, mode)
+        return self._done[mode]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modes)
+
+    def __len__(self) -> int:
+        return len(self._modes)
+
+
+def cut(arrs: Mapping[str, Any], idx: np.ndarray, *,
+        modes: Collection[str] | None = None) -> RoadNetwork:
     """The network on the sorted node ids ``idx``, cut from :func:`network_arrays`.
 
     Reads only the rows of the kept nodes (a memory-mapped cache stays on disk otherwise).
     Edges with both ends kept survive; the part labels are the whole network's, not
-    recomputed, so snapping in the piece picks the same nodes as in the whole.
+    recomputed, so snapping in the piece picks the same nodes as in the whole. ``modes``: cut
+    only these of the network's modes (default: all); a coverage piece needs only its
+    circles' modes, and each mode is about a third of a three-mode piece. Cut from a cache
+    (:func:`open_cache`), the edge lists are read when first asked for (:class:`_CutEdges`).
     """
     meta = arrs["meta"]
     n = len(idx)
-
-    def local(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        j = np.minimum(np.searchsorted(idx, col), max(n - 1, 0))
-        return (idx[j] == col) if n else np.zeros(len(col), bool), j
-
-    edges: dict[str, Edges] = {}
+    keep = [m for m in meta["modes"] if modes is None or m in modes]
     graphs, graphs_t, masks, labels = {}, {}, {}, {}
-    for mode in meta["modes"]:
+    for mode in keep:
         pos, row = _gather(arrs[f"{mode}.g_ptr"], idx)
-        ok, col = local(np.asarray(arrs[f"{mode}.g_col"][pos]))
-        g = sp.csr_matrix((np.asarray(arrs[f"{mode}.g_val"][pos])[ok], (row[ok], col[ok])),
-                          shape=(n, n))
+        ok, col = _local(idx, np.asarray(arrs[f"{mode}.g_col"][pos]))
+        val = np.asarray(arrs[f"{mode}.g_val"][pos])[ok]
+        del pos
+        g = sp.csr_matrix((val, (row[ok], col[ok])), shape=(n, n))
+        del val, row, col, ok
         g.sort_indices()
         graphs[mode], graphs_t[mode] = g, g.T.tocsr()
-        pos, row = _gather(arrs[f"{mode}.e_ptr"], idx)
-        ok, v = local(np.asarray(arrs[f"{mode}.e_v"][pos]))
-        edges[mode] = (row[ok], v[ok], np.asarray(arrs[f"{mode}.e_sec"][pos])[ok],
-                       np.asarray(arrs[f"{mode}.e_len"][pos])[ok])
         masks[mode] = np.asarray(arrs[f"{mode}.mask"][idx])
         labels[mode] = np.asarray(arrs[f"{mode}.parts"][idx])
+    edges: Mapping[str, Edges] = (_CutEdges(arrs, idx, keep) if isinstance(arrs, CachedArrays)
+                                  else {mode: _cut_edges(arrs, idx, mode) for mode in keep})
     return RoadNetwork(crs=meta["crs"], node_osmid=np.asarray(arrs["node_osmid"][idx]),
                        x=np.asarray(arrs["x"][idx]), y=np.asarray(arrs["y"][idx]),
                        lon=np.asarray(arrs["lon"][idx]), lat=np.asarray(arrs["lat"][idx]),

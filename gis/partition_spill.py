@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,7 +134,7 @@ def _f_lo(trees: list[tuple[cKDTree, float]], q: np.ndarray) -> np.ndarray:
     return f
 
 
-def spill_region(arrs: dict[str, Any], xy: np.ndarray, tau_s: np.ndarray, speed_ms: float,
+def spill_region(arrs: Mapping[str, Any], xy: np.ndarray, tau_s: np.ndarray, speed_ms: float,
                  max_snap_m: float, gtree: cKDTree) -> np.ndarray:
     """Sorted node ids of the exact spill region of the points ``xy`` with bounds ``tau_s``.
 
@@ -191,7 +191,7 @@ def spill_nodes(clip: _Clipper, rows: np.ndarray, tau_s: np.ndarray, speed_ms: f
     return nodes, _outlets_in(ctx.sources, len(clip.outlets), nodes)
 
 
-def spill_groups(arrs: dict[str, Any], xy: np.ndarray, tau_s: np.ndarray, speed_ms: float,
+def spill_groups(arrs: Mapping[str, Any], xy: np.ndarray, tau_s: np.ndarray, speed_ms: float,
                  max_snap_m: float, gtree: cKDTree, cap: int
                  ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``[(positions in xy, region nodes)]``: the points in groups, each with its own region.
@@ -282,7 +282,7 @@ def _child(parent: PieceSpec, ctx: SpillContext, key: str, local: np.ndarray, *,
                      exact=nodes is not None, grow=grow, cap_nodes=cap)
 
 
-def plan_spills(spec: PieceSpec, result: PieceResult, sure: np.ndarray, arrs: dict[str, Any],
+def plan_spills(spec: PieceSpec, result: PieceResult, sure: np.ndarray, arrs: Mapping[str, Any],
                 ctx: SpillContext, folder: Path, stem: str, cap: int) -> list[str]:
     """Write the spill specs of ``result``'s spilled points into ``folder``; their paths.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ from gis.partition import (
     write_cache,
 )
 from gis.region import Circle, Region, RegionSettings, load_region
+from gis.synthetic import province
 from tests.conftest import lonlat_from_xy
 
 WALK_MS = 4.5 / 3.6
@@ -155,3 +158,22 @@ def test_cut_from_memory_mapped_cache(tmp_path):
         assert (disk.network.graph(mode) != mem.network.graph(mode)).nnz == 0
         # 24 kept nodes in two runs (11 + 13): 2 × (10 + 12) directed links
         assert disk.network.graph(mode).nnz == 44
+
+
+def test_cache_cut_holds_no_mapping_and_only_its_modes(tmp_path):
+    """A piece cut from the cache maps no cache file, has only the modes asked for, and its
+    edge lists (read on first use) equal the in-memory cut's."""
+    reg = province(4, 400, 100, seed=0)
+    clip, parts = plan_pieces(reg, "county")
+    spec = clip.spec(*parts[0], reg.areas, buffer_rule(reg.network, reg.settings))
+    folder = write_cache(clip.arrays, tmp_path / "net")
+    disk = build_piece(spec, open_cache(folder), modes={"walk"})
+    mem = build_piece(spec, clip.arrays)
+    assert disk.network.modes == ("walk",)
+    assert set(mem.network.modes) == {"walk", "ebike", "drive"}
+    assert (disk.network.graph_T("walk") != mem.network.graph_T("walk")).nnz == 0
+    for got, want in zip(disk.network.edges("walk"), mem.network.edges("walk"), strict=True):
+        np.testing.assert_array_equal(got, want)
+    maps = Path("/proc/self/maps")
+    if maps.exists():  # Linux: no page of the cache stays mapped once the cut is done
+        assert str(folder) not in maps.read_text()
