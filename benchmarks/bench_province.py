@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
         whole = coverage_of_region(reg)
         say("whole_s", time.perf_counter() - t)
         say("whole_driver_peak_mb", peak_mb())
+    if a.workdir:
+        Path(a.workdir).mkdir(parents=True, exist_ok=True)
     clip, parts = plan_pieces(reg, "county")
     rule = buffer_rule(reg.network, reg.settings)
     key, rows = max(parts, key=lambda p: len(p[1]))
