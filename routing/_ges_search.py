@@ -284,7 +284,7 @@ def _string_ruin(s0, q, R, L, where, near, node_task, tfirst, mark, ruined, remo
 
 @njit(cache=True)
 def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, eject_steps,
-        string_share, T3, C3, vmode, vstart,
+        eject_k, string_share, T3, C3, vmode, vstart,
         vend, shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi, node_task,
         tfirst, tsecond, allowed):  # pragma: no cover - compiled
     """Ruin and recreate with simulated annealing on the cost, the routes fixed to ``active``.
@@ -378,9 +378,9 @@ def lns(R, L, active, ntask, where, near, iters, t0, t1, max_remove, blink, ejec
                     ep_n += 1
                 pen[:] = 1
                 left, _ = ges_run(R, L, active, ntask, where, ep, ep_n, pen,
-                                  eject_steps * nr, 2, 0, T3, C3, vmode, vstart, vend, shift,
-                                  vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo, ohi,
-                                  node_task, tfirst, tsecond, allowed)
+                                  eject_steps * nr, eject_k, 0, T3, C3, vmode, vstart, vend,
+                                  shift, vcap, vmaxt, svc, dem, wlo, whi, has_open, optr, olo,
+                                  ohi, node_task, tfirst, tsecond, allowed)
                 ok = left == 0
                 break
         if ok:

@@ -296,6 +296,8 @@ BLINK = 0.0
 #: Recreate steps through the ejection pool per removed task when greedy insertion fails
 #: (0: reject the step instead).
 EJECT_STEPS = 3
+#: Tasks one ejection may remove from a route to make room (1–3).
+EJECT_K = 1
 #: Share of ruin steps that remove strings of consecutive stops instead of related tasks.
 STRING_SHARE = 0.5
 #: Independent annealing runs from the same plan, the budget split evenly, the best kept (one
@@ -386,7 +388,8 @@ def _anneal(st: _State, data: _Data, near: np.ndarray, start_cost: int, t_end: f
         temp0 = t_hi * (t_lo / t_hi) ** f0
         temp1 = t_hi * (t_lo / t_hi) ** f1
         _ges_search.lns(st.R, st.L, active, st.ntask, st.where, near, n, temp0, temp1,
-                        max_remove, BLINK, EJECT_STEPS, STRING_SHARE, *data.args)
+                        max_remove, BLINK, EJECT_STEPS, EJECT_K, STRING_SHARE,
+                        *data.args)
         done += n
         took = time.monotonic() - a
         if max_iters is None:  # about 5 % of the budget per chunk, at most 2× the last one
