@@ -296,7 +296,9 @@ BLINK = 0.0
 #: Recreate steps through the ejection pool per removed task when greedy insertion fails
 #: (0: reject the step instead).
 EJECT_STEPS = 3
-#: Tasks one ejection may remove from a route to make room (1–3).
+#: Tasks one ejection in that chain may remove from a route to make room (1–3): two cost a
+#: step twice the time on 67-stop routes (C(33, 2) pairs a route) for no better plans
+#: (docs/routing.md, "Measured (fifth wave)").
 EJECT_K = 1
 #: Share of ruin steps that remove strings of consecutive stops instead of related tasks.
 STRING_SHARE = 0.5
