@@ -73,7 +73,7 @@ class Adjacency:
         if len(w) and (w < 0).any():
             raise ValueError("negative edge time in the road graph")
         w_max = float(w.max()) if len(w) else 0.0
-        delta = float(np.min(w, where=w > 0, initial=np.inf)) if len(w) else np.inf
+        delta = float(np.min(w, where=w > 0, initial=np.inf))
         delta = 1.0 if delta == np.inf else delta  # no positive edge time
         delta = max(delta, w_max / _MAX_BUCKETS)
         return cls(ell_v, ell_w, ov_ptr, ov_v, ov_w, delta, w_max)

@@ -197,11 +197,20 @@ def _run_pool(st: _State, data: _Data, active: np.ndarray, pool: list[int], pen:
         ep_n, made = _ges_search.ges_run(st.R, st.L, active, st.ntask, st.where, ep, ep_n, pen,
                                          n, KMAX, N_PERTURB, *data.args)
         stats.steps += int(made)
-        took = time.monotonic() - t0
-        # aim at ~50 ms between clock checks, growing at most 2× a chunk (a step's cost
-        # varies: a chunk sized on cheap steps must not run on past the clock)
-        chunk = int(max(5, min(5000, chunk * min(2.0, 0.05 / took if took > 0 else 2.0))))
+        chunk = _next_chunk(chunk, time.monotonic() - t0, 0.05, 5000)  # ~50 ms per check
     return True
+
+
+def _next_chunk(n: int, took: float, aim_s: float, cap: int,
+                left_s: float = float("inf")) -> int:
+    """Steps in the next compiled chunk after ``n`` steps took ``took`` seconds.
+
+    Sized to take about ``aim_s``, but at most 2× the last chunk (a step's cost varies: a
+    chunk sized on cheap steps must not run on past the clock) and no more than ``left_s``
+    seconds at the last chunk's rate; within [5, ``cap``].
+    """
+    grow = min(2.0, aim_s / took if took > 0 else 2.0)
+    return int(max(5, min(cap, n * grow, left_s * n / max(took, 1e-6))))
 
 
 def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
@@ -393,12 +402,9 @@ def _anneal(st: _State, data: _Data, near: np.ndarray, start_cost: int, t_end: f
                         max_remove, BLINK, EJECT_STEPS, EJECT_K, STRING_SHARE,
                         *data.args)
         done += n
-        took = time.monotonic() - a
-        if max_iters is None:  # about 5 % of the budget per chunk, at most 2× the last one
-            # and no more than the time left at the last chunk's rate
-            grow = min(2.0, 0.05 * total / took if took > 0 else 2.0)
-            left = max(0.0, t_end - time.monotonic()) * n / max(took, 1e-6)
-            chunk = int(max(5, min(100_000, n * grow, left)))
+        if max_iters is None:  # about 5 % of the budget per chunk
+            chunk = _next_chunk(n, time.monotonic() - a, 0.05 * total, 100_000,
+                                max(0.0, t_end - time.monotonic()))
     return done
 
 
