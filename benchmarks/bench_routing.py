@@ -449,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.set:
         sub = folder / "lilim" / args.set.removeprefix("lilim")
         names = sorted(p.stem for p in sub.glob("*.txt"))
+        if not names:
+            print(f"bench_routing: no instances in {sub} (give --folder)", file=sys.stderr)
+            return 2
     limits = [float(x) for x in args.limits.split(",")]
     fleets = tuple(x.strip() for x in args.fleet.split(",") if x.strip())
     rows = bench_instances(folder, names, limits, workers=args.workers,
