@@ -163,6 +163,43 @@ def test_random_problems_complete_valid_and_never_worse(seed: int) -> None:
     assert validate_solution(p, again).ok or again.dropped
 
 
+def _two_far_pairs() -> RoutingProblem:
+    """Two pairs 100 apart, both due by time 10: no vehicle can serve both (two routes least)."""
+    xy = np.array([[0, 0], [0, 0], [50, 0], [51, 0], [-50, 0], [-51, 0]], dtype=float)
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
+    n, v = len(xy), 3
+    windows = np.tile(np.array([0, 1000], dtype=np.int64), (n, 1))
+    windows[2:] = [50, 60]  # reachable from the depot in time, not from the other pair
+    return RoutingProblem(
+        travel={"a": d}, tasks=((2, 3), (4, 5)), windows=windows,
+        service=np.zeros(n, dtype=np.int64), vehicle_mode=("a",) * v,
+        vehicle_start=np.zeros(v, dtype=np.int64), vehicle_end=np.ones(v, dtype=np.int64),
+        vehicle_shift=np.tile(np.array([0, 1000], dtype=np.int64), (v, 1)))
+
+
+@pytest.mark.parametrize(("restart", "expected"), [(0, 0), (5, 5)])
+def test_removal_attempts_restart_with_doubling_budgets(monkeypatch: pytest.MonkeyPatch,
+                                                        restart: int, expected: int) -> None:
+    """An impossible removal restarts after 5, 10, 20, 40, 80 steps (155 of 200); the plan stays.
+
+    The 6th attempt (160 steps) is cut by the 200-step budget, so 5 restarts; without restarts
+    (0) one attempt runs out the budget. Either way both pairs stay served on two routes.
+    """
+    import routing.ges as ges
+
+    monkeypatch.setattr(ges, "RESTART_STEPS", restart)
+    p = _two_far_pairs()
+    start = Solution(((2, 3), (4, 5), ()), (), 204)  # 50 + 1 + 51 a route
+    assert validate_solution(p, start).ok
+    stats = ges.GesStats()
+    sol = minimise_routes(p, start, 300.0, max_steps=200, stats=stats)
+    assert stats.restarts == expected
+    assert stats.steps == 200
+    assert sol.n_used == 2 and not sol.dropped
+    assert sorted(r for r in sol.routes if r) == [(2, 3), (4, 5)]
+    assert validate_solution(p, sol).ok
+
+
 def test_repeatable_with_a_step_budget() -> None:
     """The same seed and step budget give the same plan."""
     p = random_problem(3, n_pairs=8, n_vehicles=8, opens=False, skills=False)
