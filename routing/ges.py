@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 
 #: Largest number of tasks ejected at once, and random relocations after each ejection.
 KMAX, N_PERTURB = 2, 50
-#: Pool steps of a route-removal attempt before a restart (the plan before it, another route,
-#: fresh counters), doubling at each restart; 0: one attempt until the clock runs out. An
+#: Pool steps of a route-removal attempt before a restart (the plan before it, a route drawn
+#: again, fresh counters), doubling at each restart; 0: one attempt until the clock runs out. An
 #: attempt's length is heavy-tailed (lrc2_2_4 from one plan: 1.7 s with one seed, 34 s with
 #: another, none in 32 s in a third run): on 12 hard 200-task instances (32-s stages) restarts
 #: at 500 or 2000 steps reached fewer vehicles (lr1_2_6 at 13, lr2_2_8 at 2, never before).
@@ -284,8 +284,10 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
     fails = 0
     while int(active.sum()) > lower and time.monotonic() < t_end:
         t_try = time.monotonic()
-        cap = None if RESTART_STEPS <= 0 else stats.steps + RESTART_STEPS * 2**fails
-        cap = max_steps if cap is None or (max_steps is not None and max_steps < cap) else cap
+        cap = max_steps  # this attempt's end, in pool steps made by the stage
+        if RESTART_STEPS > 0:
+            mine = stats.steps + RESTART_STEPS * 2**fails
+            cap = mine if max_steps is None else min(max_steps, mine)
         used = np.flatnonzero(active)
         victim = int(used[rng.integers(len(used))])
         pool = [int(t) for t in np.flatnonzero(st.where == victim)]
@@ -299,7 +301,7 @@ def minimise_routes(problem: RoutingProblem, start: Solution, seconds: float, *,
             if time.monotonic() >= t_end or (max_steps is not None
                                              and stats.steps >= max_steps):
                 break
-            st.restore(best)  # a restart: another route, fresh counters, twice the time
+            st.restore(best)  # restart: a route drawn again, fresh counters, twice the steps
             active = st.L > 0
             fails += 1
             stats.restarts += 1
