@@ -164,7 +164,7 @@ def test_random_problems_complete_valid_and_never_worse(seed: int) -> None:
 
 
 def _two_far_pairs() -> RoutingProblem:
-    """Two pairs 100 apart, both due by time 10: no vehicle can serve both (two routes least)."""
+    """Two pairs 100 apart, both due in [50, 60]: no vehicle can serve both (two routes least)."""
     xy = np.array([[0, 0], [0, 0], [50, 0], [51, 0], [-50, 0], [-51, 0]], dtype=float)
     d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(np.int64)
     n, v = len(xy), 3
